@@ -1,0 +1,150 @@
+/**
+ * The backend contract. A backend stores buffers and fills one typed kernel table: a
+ * backend that misses a primitive does not compile (`KernelTable` is a mapped type over the
+ * primitive unions). Kernels read strided views and always write a fresh contiguous buffer;
+ * broadcasting, views, dtype promotion and autograd live above, in `core/`.
+ */
+import type { DType, TypedArray } from './dtype.ts';
+
+/** An opaque buffer owned by a backend. */
+export type Buf = object;
+
+/** A strided view over a buffer: element (i0, i1, …) lives at offset + Σ ik·strides[k]. */
+export interface View {
+  readonly buf: Buf;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export const UNARY_OPS = [
+  'neg', 'abs', 'sign', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'recip',
+  'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'floor', 'ceil', 'round', 'logicalNot',
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+export const BINARY_OPS = [
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum',
+  'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr',
+] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+export const REDUCE_OPS = ['sum', 'prod', 'max', 'min'] as const;
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+
+export const ARG_REDUCE_OPS = ['argmax', 'argmin'] as const;
+export type ArgReduceOp = (typeof ARG_REDUCE_OPS)[number];
+
+/** Parameters shared by im2col / col2im (2-D; 1-D convolutions use H = 1). */
+export interface Im2colParams {
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  /** Value of padded cells in im2col (0 for convolution, -Infinity for max pooling). */
+  readonly padValue: number;
+}
+
+export interface UnaryKernel { (x: View, outDtype: DType): Buf }
+/** Both inputs already have the output's shape (broadcast views with zero strides). */
+export interface BinaryKernel { (a: View, b: View, outDtype: DType): Buf }
+/** Reduces over sorted `axes`; the output drops those axes. */
+export interface ReduceKernel { (x: View, axes: readonly number[]): Buf }
+export interface ArgReduceKernel { (x: View, axis: number): Buf }
+
+export interface OtherKernels {
+  /** where(cond, a, b), all three already of the output shape. */
+  where(cond: View, a: View, b: View, outDtype: DType): Buf;
+  /** Materialise a view contiguously. */
+  copy(x: View): Buf;
+  cast(x: View, dtype: DType): Buf;
+  cumsum(x: View, axis: number): Buf;
+  concat(xs: readonly View[], axis: number, outShape: readonly number[]): Buf;
+  /** torch.gather: out[i][j][k] = x[i][index[i][j][k]][k] for axis 1; out has index's shape. */
+  gather(x: View, axis: number, index: View): Buf;
+  /** out = copy of x, then out[...index...] += src (torch.scatter_add). */
+  scatterAdd(x: View, axis: number, index: View, src: View): Buf;
+  /** Zeros of `outShape` with `g` written into the strided region (starts, steps): the adjoint of slicing. */
+  embedSlice(g: View, outShape: readonly number[], starts: readonly number[], steps: readonly number[]): Buf;
+  /** [...batch, M, K] @ [...batch, K, N] → [...batch, M, N]; batch shapes are equal (possibly zero strides). */
+  matmul(a: View, b: View): Buf;
+  /** [N, C, H, W] → [N, C·kh·kw, oh·ow]. */
+  im2col(x: View, p: Im2colParams): Buf;
+  /** [N, C·kh·kw, oh·ow] → [N, C, H, W], summing overlaps: the adjoint of im2col. */
+  col2im(cols: View, p: Im2colParams, channels: number, height: number, width: number): Buf;
+  /** Batched inverse of [..., n, n] (LU with partial pivoting). */
+  inverse(a: View): Buf;
+  /** Batched log|det| of [..., n, n]. */
+  logAbsDet(a: View): Buf;
+  /** Batched sign of det (−1, 0 or 1). */
+  detSign(a: View): Buf;
+}
+
+export type KernelTable =
+  & { readonly [K in UnaryOp]: UnaryKernel }
+  & { readonly [K in BinaryOp]: BinaryKernel }
+  & { readonly [K in ReduceOp]: ReduceKernel }
+  & { readonly [K in ArgReduceOp]: ArgReduceKernel }
+  & OtherKernels;
+
+export type PrimitiveOp = keyof KernelTable;
+
+export interface MemoryInfo {
+  /** Buffers allocated and not yet freed. */
+  buffers: number;
+  bytes: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** Which dtypes this backend stores (float64 only on the reference backend). */
+  readonly dtypes: readonly DType[];
+  readonly kernels: KernelTable;
+  /** Upload host data; the backend takes a copy. */
+  fromArray(data: TypedArray, dtype: DType): Buf;
+  /** A buffer of `size` elements; contents unspecified. */
+  alloc(dtype: DType, size: number): Buf;
+  /** Read a whole buffer back (async on GPU backends). */
+  read(buf: Buf, dtype: DType): Promise<TypedArray>;
+  /** Synchronous read, where the backend can (CPU backends). */
+  readSync?(buf: Buf, dtype: DType): TypedArray;
+  free(buf: Buf): void;
+  memory(): MemoryInfo;
+}
+
+const registry = new Map<string, () => Backend>();
+const instances = new Map<string, Backend>();
+let current: Backend | undefined;
+let defaultName = 'cpu';
+
+/** Register a backend factory under a name (done by each backend module). */
+export function registerBackend(name: string, factory: () => Backend, opts: { default?: boolean } = {}): void {
+  registry.set(name, factory);
+  if (opts.default) defaultName = name;
+}
+
+export function backendNames(): string[] {
+  return [...registry.keys()];
+}
+
+export function getBackendByName(name: string): Backend {
+  let b = instances.get(name);
+  if (!b) {
+    const f = registry.get(name);
+    if (!f) throw new Error(`setBackend: unknown backend '${name}' (available: ${backendNames().join(', ') || 'none'})`);
+    b = f();
+    instances.set(name, b);
+  }
+  return b;
+}
+
+/** Select the backend for new tensors. */
+export function setBackend(name: string): Backend {
+  current = getBackendByName(name);
+  return current;
+}
+
+export function getBackend(): Backend {
+  return current ?? setBackend(defaultName);
+}

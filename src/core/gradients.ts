@@ -1,0 +1,149 @@
+/**
+ * One vector-Jacobian rule per differentiable operation (backend primitives and views), in one
+ * table. A rule maps the output gradient `g` to one gradient per input (null: none). Rules are
+ * written with tensor ops, so they are themselves differentiable: backward({ createGraph: true })
+ * gives higher-order derivatives. `null` marks an operation without a gradient.
+ */
+import type { Im2colParams, PrimitiveOp } from './backend.ts';
+import type { DType } from './dtype.ts';
+import { isFloat } from './dtype.ts';
+import { type Tensor, where, embedSlice, stridedSlice, zerosLike, im2colOp, col2imOp, inverseOp } from './tensor.ts';
+
+export type ViewOp = 'reshape' | 'permute' | 'expand' | 'slice';
+export type GradOp = PrimitiveOp | ViewOp;
+
+interface AttrMap {
+  permute: { perm: readonly number[] };
+  slice: { starts: readonly number[]; steps: readonly number[] };
+  embedSlice: { starts: readonly number[]; steps: readonly number[]; shape: readonly number[] };
+  sum: { axes: readonly number[] };
+  prod: { axes: readonly number[] };
+  max: { axes: readonly number[] };
+  min: { axes: readonly number[] };
+  cumsum: { axis: number };
+  cast: { from: DType };
+  concat: { axis: number; sizes: readonly number[] };
+  gather: { axis: number };
+  scatterAdd: { axis: number };
+  im2col: { p: Im2colParams; H: number; W: number };
+  col2im: { p: Im2colParams; H: number; W: number };
+}
+export type AttrsOf<K extends GradOp> = K extends keyof AttrMap ? AttrMap[K] : Record<string, never>;
+
+type Rule<K extends GradOp> = (g: Tensor, inputs: readonly Tensor[], out: Tensor, attrs: AttrsOf<K>) => readonly (Tensor | null)[];
+
+/** Sum a broadcast gradient back down to `shape` (the adjoint of expand). */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  const lead = g.ndim - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  return axes.length ? g.sum(axes, true).reshape(shape) : g;
+}
+
+/** Re-insert reduced axes (size 1) and broadcast back to the input's shape. */
+function unreduce(t: Tensor, axes: readonly number[], shape: readonly number[]): Tensor {
+  return t.reshape(shape.map((d, i) => (axes.includes(i) ? 1 : d))).expand(shape);
+}
+
+/** Gradient of max/min: split evenly between tied extrema, as torch.amax. */
+function extremumRule(g: Tensor, [x]: readonly Tensor[], out: Tensor, { axes }: { axes: readonly number[] }) {
+  const mask = x!.eq(unreduce(out, axes, x!.shape)).cast(x!.dtype);
+  const count = mask.sum(axes as number[], true);
+  return [unreduce(g, axes, x!.shape).mul(mask).div(count)];
+}
+
+/** Gradient of maximum/minimum: to the winner, split in half on ties, as torch. */
+function pickRule(cmp: 'gt' | 'lt') {
+  return (g: Tensor, [a, b]: readonly Tensor[]) => {
+    const tie = a!.eq(b!);
+    const half = g.mul(0.5);
+    return [where(a![cmp](b!), g, where(tie, half, 0)), where(b![cmp](a!), g, where(tie, half, 0))];
+  };
+}
+
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
+  // views
+  reshape: (g, [x]) => [g.reshape(x!.shape)],
+  permute: (g, _, __, { perm }) => {
+    const inv = new Array<number>(perm.length);
+    perm.forEach((p, i) => (inv[p] = i));
+    return [g.permute(inv)];
+  },
+  expand: (g, [x]) => [sumTo(g, x!.shape)],
+  slice: (g, [x], _, { starts, steps }) => [embedSlice(g, x!.shape, starts, steps)],
+  embedSlice: (g, [x], _, { starts, steps }) => [stridedSlice(g, starts, steps, x!.shape)],
+
+  // unary
+  neg: (g) => [g.neg()],
+  abs: (g, [x]) => [g.mul(x!.sign())],
+  sign: null,
+  exp: (g, _, out) => [g.mul(out)],
+  log: (g, [x]) => [g.div(x!)],
+  log1p: (g, [x]) => [g.div(x!.add(1))],
+  expm1: (g, _, out) => [g.mul(out.add(1))],
+  sqrt: (g, _, out) => [g.div(out.mul(2))],
+  recip: (g, _, out) => [g.mul(out.mul(out)).neg()],
+  sin: (g, [x]) => [g.mul(x!.cos())],
+  cos: (g, [x]) => [g.mul(x!.sin()).neg()],
+  tanh: (g, _, out) => [g.mul(out.mul(out).rsub(1))],
+  sigmoid: (g, _, out) => [g.mul(out.mul(out.rsub(1)))],
+  erf: (g, [x]) => [g.mul(x!.mul(x!).neg().exp().mul(TWO_OVER_SQRT_PI))],
+  floor: null,
+  ceil: null,
+  round: null,
+  logicalNot: null,
+
+  // binary (inputs are already broadcast by expand views)
+  add: (g) => [g, g],
+  sub: (g) => [g, g.neg()],
+  mul: (g, [a, b]) => [g.mul(b!), g.mul(a!)],
+  div: (g, [, b], out) => [g.div(b!), g.mul(out).div(b!).neg()],
+  pow: (g, [a, b], out) => [
+    g.mul(b!).mul(a!.pow(b!.sub(1))),
+    b!.requiresGrad ? where(a!.gt(0), g.mul(out).mul(where(a!.gt(0), a!, 1).log()), 0) : null,
+  ],
+  maximum: pickRule('gt'),
+  minimum: pickRule('lt'),
+  eq: null,
+  ne: null,
+  lt: null,
+  le: null,
+  gt: null,
+  ge: null,
+  logicalAnd: null,
+  logicalOr: null,
+  where: (g, [c]) => [null, where(c!, g, 0), where(c!, 0, g)],
+
+  // reductions
+  sum: (g, [x], _, { axes }) => [unreduce(g, axes, x!.shape)],
+  prod: (g, [x], out, { axes }) => [unreduce(g.mul(out), axes, x!.shape).div(x!)],
+  max: extremumRule,
+  min: extremumRule,
+  argmax: null,
+  argmin: null,
+  cumsum: (g, _, __, { axis }) => [g.flip(axis).cumsum(axis).flip(axis)],
+
+  // data movement
+  copy: (g) => [g],
+  cast: (g, _, __, { from }) => [isFloat(from) ? g.cast(from) : null],
+  concat: (g, _, __, { axis, sizes }) => g.split(sizes, axis),
+  gather: (g, [x, index], _, { axis }) => [zerosLike(x!).scatterAdd(axis, index!, g), null],
+  scatterAdd: (g, [, index, src], _, { axis }) => {
+    let gs = g.gather(axis, index!);
+    if (gs.shape.some((d, i) => d !== src!.shape[i])) gs = embedSlice(gs, src!.shape, src!.shape.map(() => 0), src!.shape.map(() => 1));
+    return [g, null, gs];
+  },
+
+  // products and convolution
+  matmul: (g, [a, b]) => [g.matmul(b!.mT), a!.mT.matmul(g)],
+  im2col: (g, [x], _, { p, H, W }) => [col2imOp(g, p, x!.shape[1]!, H, W)],
+  col2im: (g, _, __, { p }) => [im2colOp(g, p)],
+
+  // linear algebra
+  inverse: (g, _, out) => [out.mT.matmul(g).matmul(out.mT).neg()],
+  logAbsDet: (g, [a]) => [g.unsqueeze(-1).unsqueeze(-1).mul(inverseOp(a!).mT)],
+  detSign: null,
+};
+

@@ -1,0 +1,5 @@
+/** Data: in-memory datasets, batching, 2-D toys and parsers for image files (browser-safe). */
+export * from './loader.ts';
+export * from './toy2d.ts';
+export { parseIdx, isGzip, gunzip, type IdxFile } from './idx.ts';
+export { parseDigitsCsv, type DigitsData } from './digits.ts';
