@@ -29,11 +29,33 @@ function prepare(xs: readonly Tensor[]): { leaves: Tensor[]; createGraph: boolea
   return { leaves, createGraph: tracked };
 }
 
+/**
+ * Whether y's graph reaches a tensor requiring grad other than `own`: a parameter f closed over.
+ * Then the gradient must stay differentiable too (a gradient penalty is trained through it).
+ */
+function reachesOther(y: Tensor, own: readonly Tensor[]): boolean {
+  const mine = new Set(own), seen = new Set<Tensor>();
+  const stack = [y];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t) || mine.has(t)) continue;
+    seen.add(t);
+    if (!t._node) {
+      if (t.requiresGrad) return true;
+      continue;
+    }
+    for (const u of t._node.inputs) if (u.requiresGrad) stack.push(u);
+  }
+  return false;
+}
+
 /** `valueAndGrad(f)(x, …)` → [f(x, …), [∂f/∂x, …]]; f returns a scalar tensor. */
 export function valueAndGrad<A extends Tensor[]>(f: (...args: A) => Tensor): (...args: A) => [Tensor, Tensor[]] {
   return (...args: A) => {
-    const { leaves, createGraph } = prepare(args);
+    const outer = isGradEnabled();
+    const { leaves, createGraph: tracked } = prepare(args);
     const y = withGradMode(true, () => f(...(leaves as A)));
+    const createGraph = tracked || (outer && reachesOther(y, leaves));
     if (y.size !== 1) throw new Error(`grad: f must return a scalar, got shape [${y.shape.join(', ')}]`);
     const gs = autogradGrad(y, leaves, { createGraph, allowUnused: true });
     return [createGraph ? y : y.detach(), gs];
@@ -51,7 +73,9 @@ export function grad<A extends Tensor[]>(f: (...args: A) => Tensor): (...args: A
 
 /** `vjp(f, x)` → [f(x), v ↦ vᵀ·∂f/∂x]. */
 export function vjp(f: (x: Tensor) => Tensor, x: Tensor): [Tensor, (v: Tensor) => Tensor] {
-  const { leaves, createGraph } = prepare([x]);
+  const outer = isGradEnabled();
+  const { leaves, createGraph: tracked } = prepare([x]);
   const y = withGradMode(true, () => f(leaves[0]!));
+  const createGraph = tracked || (outer && reachesOther(y, leaves));
   return [y, (v: Tensor) => autogradGrad(y, leaves, { gradOutputs: [v], retainGraph: true, createGraph, allowUnused: true })[0]!];
 }

@@ -118,7 +118,15 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
 
   // reductions
   sum: (g, [x], _, { axes }) => [unreduce(g, axes, x!.shape)],
-  prod: (g, [x], out, { axes }) => [unreduce(g.mul(out), axes, x!.shape).div(x!)],
+  prod: (g, [x], out, { axes }) => {
+    // ∂Π/∂xᵢ = Π/xᵢ, except at an exact zero: there it is the product of the others (non-zero
+    // only when xᵢ is the single zero of its group), so never divide by zero.
+    const zero = x!.eq(0);
+    const x1 = where(zero, 1, x!);
+    const others = where(zero.cast(x!.dtype).sum(axes, true).eq(1), x1.prod(axes, true), 0);
+    const local = where(zero, unreduce(others, axes, x!.shape), unreduce(out, axes, x!.shape).div(x1));
+    return [unreduce(g, axes, x!.shape).mul(local)];
+  },
   max: extremumRule,
   min: extremumRule,
   argmax: null,

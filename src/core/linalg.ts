@@ -24,6 +24,10 @@ export function det(a: Tensor): Tensor {
 
 /** Solve A X = B for X (batched), as A⁻¹B. */
 export function solve(a: Tensor, b: Tensor): Tensor {
+  const n = a.shape[a.ndim - 1];
+  if (b.ndim === 0 || b.shape[b.ndim === 1 ? 0 : b.ndim - 2] !== n) {
+    throw new Error(`solve: A ${shapeStr(a.shape)} and B ${shapeStr(b.shape)} do not fit (A X = B needs B of shape [..., ${n}, k] or [${n}])`);
+  }
   return inverseOp(a).matmul(b);
 }
 

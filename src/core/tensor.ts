@@ -196,6 +196,8 @@ export class Tensor {
    * on a tensor that requires grad (as in PyTorch: run it under noGrad).
    */
   assign(src: Tensor): this {
+    this.view(); // both throw if disposed
+    src.view();
     if (!sameShape(src.shape, this.shape) || src.dtype !== this.dtype) {
       throw new Error(`assign: expected ${this.dtype} ${shapeStr(this.shape)}, got ${src.dtype} ${shapeStr(src.shape)}`);
     }
@@ -233,6 +235,7 @@ export class Tensor {
     }
   }
   private contiguousStorage(): Storage {
+    this.view(); // throws if disposed
     if (this.offset === 0 && isContiguous(this.shape, this.strides) && this._storage.size === this.size) return this._storage.retain();
     return fromBuf(this.backend, this.backend.kernels.copy(this.view()), this.dtype, this.size);
   }
@@ -257,6 +260,7 @@ export class Tensor {
   // ----- autograd ----------------------------------------------------------------------------
   /** A new leaf sharing storage, cut from the graph. */
   detach(): Tensor {
+    this.view(); // throws if disposed
     return new Tensor(this._storage.retain(), this.shape, this.strides, this.offset);
   }
   /**
@@ -398,9 +402,7 @@ export class Tensor {
   }
   /** Reverse the order of elements along the given axes (a view with negative strides). */
   flip(...axesArg: (number | readonly number[])[]): Tensor {
-    let t: Tensor = this;
-    for (const a of normAxes(flatShape(axesArg), this.ndim, 'flip')) t = t.slice(a, undefined, undefined, -1);
-    return t;
+    return normAxes(flatShape(axesArg), this.ndim, 'flip').reduce<Tensor>((t, a) => t.slice(a, undefined, undefined, -1), this);
   }
   squeeze(axis?: number | readonly number[]): Tensor {
     const axes = axis === undefined ? this.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normAxes(axis, this.ndim, 'squeeze').filter((a) => this.shape[a] === 1);
@@ -505,10 +507,8 @@ export class Tensor {
   logSigmoid(): Tensor { return this.neg().softplus().neg(); }
   /** Clamp to [min, max]; the gradient passes where min ≤ x ≤ max, as torch.clamp. */
   clamp(min?: number | null, max?: number | null): Tensor {
-    let y: Tensor = this;
-    if (min !== undefined && min !== null) y = where(y.lt(min), min, y);
-    if (max !== undefined && max !== null) y = where(y.gt(max), max, y);
-    return y;
+    const lo = min === undefined || min === null ? this : where(this.lt(min), min, this);
+    return max === undefined || max === null ? lo : where(lo.gt(max), max, lo);
   }
   /** Fill with `value` where mask is true. */
   maskedFill(mask: Tensor, value: number): Tensor { return where(mask, value, this); }
@@ -571,6 +571,7 @@ export class Tensor {
   indexSelect(axis: number, index: Tensor): Tensor {
     const a = normAxis(axis, this.ndim, 'indexSelect');
     if (index.ndim !== 1) throw new Error(`indexSelect: index must be 1-D, got ${shapeStr(index.shape)}`);
+    if (index.dtype !== 'int32') throw new Error(`indexSelect: index must be int32, got ${index.dtype}`);
     const shape = [...this.shape];
     shape[a] = index.shape[0]!;
     const idxShape = this.shape.map((_, d) => (d === a ? index.shape[0]! : 1));
@@ -687,7 +688,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [M, K] = a2.shape.slice(-2) as [number, number];
   const [K2, N] = b2.shape.slice(-2) as [number, number];
   if (K !== K2) throw new Error(`matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} are not aligned (${K} vs ${K2})`);
-  const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), 'matmul');
+  const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), `matmul: batch dimensions of ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   const dt = promote(a.dtype, b.dtype);
   if (!isFloat(dt)) throw new Error(`matmul: expected floating-point tensors, got ${a.dtype} and ${b.dtype}`);
   const aa = a2.cast(dt).expand([...batch, M, K]), bb = b2.cast(dt).expand([...batch, K, N]);

@@ -28,7 +28,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvOptions = {}): Tensor {
   if (x.ndim !== 4 || weight.ndim !== 4) throw new Error(`conv2d: expected input [N, C, H, W] and weight [O, C/groups, kh, kw], got ${shapeStr(x.shape)} and ${shapeStr(weight.shape)}`);
   const g = opts.groups ?? 1;
-  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [N, C, H] = x.shape as [number, number, number, number];
   const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
   if (C % g !== 0 || O % g !== 0 || Cg * g !== C) {
     throw new Error(`conv2d: input ${shapeStr(x.shape)} with ${C} channels does not match weight ${shapeStr(weight.shape)} with groups=${g}`);
@@ -46,6 +46,9 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
 /** 1-D convolution of x [N, C, L] with weight [O, C/groups, k]: a conv2d with height 1. */
 export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: { stride?: number; padding?: number; dilation?: number; groups?: number } = {}): Tensor {
   if (x.ndim !== 3 || weight.ndim !== 3) throw new Error(`conv1d: expected input [N, C, L] and weight [O, C/groups, k], got ${shapeStr(x.shape)} and ${shapeStr(weight.shape)}`);
+  if (x.shape[1] !== weight.shape[1]! * (opts.groups ?? 1)) {
+    throw new Error(`conv1d: input ${shapeStr(x.shape)} with ${x.shape[1]} channels does not match weight ${shapeStr(weight.shape)} with groups=${opts.groups ?? 1}`);
+  }
   const y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, {
     stride: [1, opts.stride ?? 1], padding: [0, opts.padding ?? 0], dilation: [1, opts.dilation ?? 1], groups: opts.groups ?? 1,
   });

@@ -5,6 +5,10 @@
  * Generator: randomness is always a parameter.
  *
  * ```ts
+ * import { Generator, zeros, nn } from 'genlab';
+ * const { init } = nn;
+ *
+ * const bias = zeros([64]);
  * const rng = new Generator(0);
  * const w = init.kaimingUniform([64, 32], { rng, a: Math.sqrt(5) }); // nn.Linear's default
  * init.zeros(bias);                                                    // in place

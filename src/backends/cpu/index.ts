@@ -294,21 +294,13 @@ function makeKernels(wrap: (d: TypedArray) => Buf): KernelTable {
       const [ar, ac] = [a.strides[nd - 2]!, a.strides[nd - 1]!];
       const [br, bc] = [b.strides[nd - 2]!, b.strides[nd - 1]!];
       const out = allocArray(a.dtype, aBase.length * M * N);
-      const A = new Float64Array(M * K), B = new Float64Array(K * N), row = new Float64Array(N);
+      const A = new Float64Array(M * K), B = new Float64Array(K * N), C = new Float64Array(M * N);
       for (let t = 0; t < aBase.length; t++) {
         const ao = aBase[t]!, bo = bBase[t]!;
         for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) A[i * K + k] = sa[ao + i * ar + k * ac]!;
         for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) B[k * N + j] = sb[bo + k * br + j * bc]!;
-        for (let i = 0; i < M; i++) {
-          row.fill(0);
-          for (let k = 0; k < K; k++) {
-            const aik = A[i * K + k]!;
-            if (aik === 0) continue;
-            const bk = k * N;
-            for (let j = 0; j < N; j++) row[j]! += aik * B[bk + j]!;
-          }
-          out.set(row, (t * M + i) * N);
-        }
+        gemmF64(A, B, C, M, K, N);
+        out.set(C, t * M * N);
       }
       return wrap(out);
     },
@@ -328,6 +320,34 @@ function makeKernels(wrap: (d: TypedArray) => Buf): KernelTable {
       return wrap(batchedLu(a, 'detSign'));
     },
   };
+}
+
+/** C = A·B for dense row-major float64 matrices; four rows of A at a time so each B row is loaded once per four. */
+function gemmF64(A: Float64Array, B: Float64Array, C: Float64Array, M: number, K: number, N: number): void {
+  C.fill(0);
+  let i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const c0 = i * N, c1 = c0 + N, c2 = c1 + N, c3 = c2 + N;
+    for (let k = 0; k < K; k++) {
+      const a0 = A[i * K + k]!, a1 = A[(i + 1) * K + k]!, a2 = A[(i + 2) * K + k]!, a3 = A[(i + 3) * K + k]!;
+      const bk = k * N;
+      for (let j = 0; j < N; j++) {
+        const bv = B[bk + j]!;
+        C[c0 + j]! += a0 * bv;
+        C[c1 + j]! += a1 * bv;
+        C[c2 + j]! += a2 * bv;
+        C[c3 + j]! += a3 * bv;
+      }
+    }
+  }
+  for (; i < M; i++) {
+    const c0 = i * N;
+    for (let k = 0; k < K; k++) {
+      const a0 = A[i * K + k]!;
+      const bk = k * N;
+      for (let j = 0; j < N; j++) C[c0 + j]! += a0 * B[bk + j]!;
+    }
+  }
 }
 
 function convOut(size: number, k: number, s: number, pad: number, dil: number): number {

@@ -1,0 +1,8 @@
+/**
+ * genlab/node: the Node-only part of the public API (file system). Browser code imports only
+ * `genlab`; these modules use `node:` built-ins.
+ */
+import './backends/cpu/index.ts'; // registers the reference backend, as importing `genlab` does
+export * from './nn/io/node.ts';
+export { writeFileAtomic, writeDirAtomic } from './nn/io/files.ts';
+// The lead adds here the data helper: export * from './data/locate.ts';
