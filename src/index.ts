@@ -7,3 +7,4 @@ export * from './core/index.ts';
 export * as nn from './nn/index.ts';
 export * as optim from './nn/optim/index.ts';
 export * as io from './nn/io/index.ts';
+export * as data from './data/index.ts';

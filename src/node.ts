@@ -5,4 +5,4 @@
 import './backends/cpu/index.ts'; // registers the reference backend, as importing `genlab` does
 export * from './nn/io/node.ts';
 export { writeFileAtomic, writeDirAtomic } from './nn/io/files.ts';
-// The lead adds here the data helper: export * from './data/locate.ts';
+export * from './data/locate.ts';

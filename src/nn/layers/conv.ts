@@ -84,6 +84,20 @@ export function padSpatial(x: Tensor, pads: readonly (readonly [number, number])
   return y;
 }
 
+/** What ConvNd and ConvTransposeNd share: checked sizes and PyTorch's default initialisation. */
+function convCommon(name: string, nd: number, inChannels: number, outChannels: number, kernelSize: Size, opts: ConvLayerOptions | ConvTransposeLayerOptions, transposed: boolean) {
+  const groups = opts.groups ?? 1;
+  checkGroups(name, inChannels, outChannels, groups);
+  const k = tuple(kernelSize, nd, `${name} kernelSize`);
+  const stride = tuple(opts.stride ?? 1, nd, `${name} stride`);
+  const dilation = tuple(opts.dilation ?? 1, nd, `${name} dilation`);
+  const wShape = transposed ? [inChannels, outChannels / groups, ...k] : [outChannels, inChannels / groups, ...k];
+  const fanIn = init.fanInAndFanOut(wShape).fanIn;
+  const weight = parameter(init.kaimingUniform(wShape, { rng: opts.rng, dtype: opts.dtype ?? 'float32', a: Math.sqrt(5) }));
+  const bias = (opts.bias ?? true) ? parameter(fanInUniform([outChannels], fanIn, opts)) : null;
+  return { groups, k, stride, dilation, weight, bias };
+}
+
 /** Batch an unbatched input ([C, ...spatial]) for the duration of `fn`. */
 function batched(x: Tensor, nd: number, name: string, fn: (xb: Tensor) => Tensor): Tensor {
   if (x.ndim === nd + 2) return fn(x);
@@ -107,11 +121,7 @@ abstract class ConvNd extends Module {
   constructor(private readonly nd: 1 | 2, inChannels: number, outChannels: number, kernelSize: Size, opts: ConvLayerOptions) {
     super();
     const name = `Conv${nd}d`;
-    const groups = opts.groups ?? 1;
-    checkGroups(name, inChannels, outChannels, groups);
-    const k = tuple(kernelSize, nd, `${name} kernelSize`);
-    const stride = tuple(opts.stride ?? 1, nd, `${name} stride`);
-    const dilation = tuple(opts.dilation ?? 1, nd, `${name} dilation`);
+    const { groups, k, stride, dilation, weight, bias } = convCommon(name, nd, inChannels, outChannels, kernelSize, opts, false);
     const padding = opts.padding ?? 0;
     let pads: [number, number][];
     if (padding === 'valid') pads = k.map(() => [0, 0]);
@@ -122,10 +132,8 @@ abstract class ConvNd extends Module {
         return [Math.floor(total / 2), total - Math.floor(total / 2)];
       });
     } else pads = tuple(padding, nd, `${name} padding`).map((p) => [p, p]);
-    const wShape = [outChannels, inChannels / groups, ...k];
-    const fanIn = init.fanInAndFanOut(wShape).fanIn;
-    this.weight = parameter(init.kaimingUniform(wShape, { rng: opts.rng, dtype: opts.dtype ?? 'float32', a: Math.sqrt(5) }));
-    this.bias = (opts.bias ?? true) ? parameter(fanInUniform([outChannels], fanIn, opts)) : null;
+    this.weight = weight;
+    this.bias = bias;
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.kernelSize = k;
@@ -185,17 +193,11 @@ abstract class ConvTransposeNd extends Module {
   constructor(private readonly nd: 1 | 2, inChannels: number, outChannels: number, kernelSize: Size, opts: ConvTransposeLayerOptions) {
     super();
     const name = `ConvTranspose${nd}d`;
-    const groups = opts.groups ?? 1;
-    checkGroups(name, inChannels, outChannels, groups);
-    const k = tuple(kernelSize, nd, `${name} kernelSize`);
-    const stride = tuple(opts.stride ?? 1, nd, `${name} stride`);
-    const dilation = tuple(opts.dilation ?? 1, nd, `${name} dilation`);
+    const { groups, k, stride, dilation, weight, bias } = convCommon(name, nd, inChannels, outChannels, kernelSize, opts, true);
     const outputPadding = tuple(opts.outputPadding ?? 0, nd, `${name} outputPadding`);
     if (outputPadding.some((p, i) => p >= Math.max(stride[i]!, dilation[i]!))) throw new Error(`${name}: outputPadding must be smaller than either stride or dilation`);
-    const wShape = [inChannels, outChannels / groups, ...k];
-    const fanIn = init.fanInAndFanOut(wShape).fanIn;
-    this.weight = parameter(init.kaimingUniform(wShape, { rng: opts.rng, dtype: opts.dtype ?? 'float32', a: Math.sqrt(5) }));
-    this.bias = (opts.bias ?? true) ? parameter(fanInUniform([outChannels], fanIn, opts)) : null;
+    this.weight = weight;
+    this.bias = bias;
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.kernelSize = k;

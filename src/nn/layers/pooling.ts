@@ -45,8 +45,7 @@ export class AvgPool2d extends Module {
   }
 }
 
-/** Maximum over windows of [N, C, L]. */
-export class MaxPool1d extends Module {
+abstract class Pool1d extends Module {
   readonly stride: number;
   readonly padding: number;
   constructor(readonly kernelSize: number, opts: { stride?: number; padding?: number } = {}) {
@@ -54,20 +53,17 @@ export class MaxPool1d extends Module {
     this.stride = opts.stride ?? kernelSize;
     this.padding = opts.padding ?? 0;
   }
+}
+
+/** Maximum over windows of [N, C, L]. */
+export class MaxPool1d extends Pool1d {
   forward(x: Tensor): Tensor {
     return F.maxPool1d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
   }
 }
 
 /** Mean over windows of [N, C, L] (padded cells count). */
-export class AvgPool1d extends Module {
-  readonly stride: number;
-  readonly padding: number;
-  constructor(readonly kernelSize: number, opts: { stride?: number; padding?: number } = {}) {
-    super();
-    this.stride = opts.stride ?? kernelSize;
-    this.padding = opts.padding ?? 0;
-  }
+export class AvgPool1d extends Pool1d {
   forward(x: Tensor): Tensor {
     return F.avgPool1d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
   }
