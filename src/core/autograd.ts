@@ -26,3 +26,8 @@ export function withGradMode<T>(on: boolean, fn: () => T): T {
     enabled = prev;
   }
 }
+
+/** Run `fn` with gradients recorded even inside noGrad (torch.enable_grad): guidance inside a sampler. */
+export function enableGrad<T>(fn: () => T): T {
+  return withGradMode(true, fn);
+}

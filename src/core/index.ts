@@ -1,5 +1,6 @@
 export * from './tensor.ts';
 export { noGrad, isGradEnabled } from './autograd.ts';
+export { enableGrad } from './autograd.ts';
 export { grad, valueAndGrad, vjp, autogradGrad } from './functional_autograd.ts';
 export { setBackend, getBackend, registerBackend, backendNames, type Backend, type KernelTable, type PrimitiveOp, type View } from './backend.ts';
 export type { DType, TypedArray } from './dtype.ts';
