@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'src/backends/wasm/assembly/**', 'src/backends/wasm/build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

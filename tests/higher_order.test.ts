@@ -7,7 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gradcheck, randn64, rand64, type GradcheckOptions } from './gradcheck.ts';
-import { type Tensor, Generator, tensor, grad, valueAndGrad, vjp, autogradGrad, noGrad, concat, stack, where, pad, roll, einsum, linalg, nn } from '../src/index.ts';
+import { type Tensor, Generator, tensor, grad, valueAndGrad, vjp, autogradGrad, noGrad, concat, stack, where, pad, roll, einsum, linalg, nn, setBackend } from '../src/index.ts';
+
+// float64 finite differences: on the reference backend (the only one that stores float64)
+setBackend('cpu');
 
 const F = nn.functional;
 

@@ -36,14 +36,14 @@ export interface SampleOptions {
 }
 
 /** A trained instance: its network and the config it was built from (saved as config.json). */
-export interface Model<C = Record<string, unknown>> {
+export interface Model<C = unknown> {
   readonly family: string;
   readonly config: C;
   readonly data: DataSpec;
   readonly net: Module;
 }
 
-export interface Family<C = Record<string, unknown>> {
+export interface Family<C = unknown> {
   readonly name: string;
   /** One line for `genlab list models`. */
   readonly description: string;
@@ -65,7 +65,7 @@ export function registerFamily<C>(f: Family<C>): void {
   families.set(f.name, f as unknown as Family<never>);
 }
 
-export function getFamily<C = Record<string, unknown>>(name: string): Family<C> {
+export function getFamily<C = unknown>(name: string): Family<C> {
   const f = families.get(name);
   if (!f) throw new Error(`unknown model family '${name}' (available: ${[...families.keys()].sort().join(', ') || 'none'})`);
   return f as unknown as Family<C>;

@@ -413,9 +413,14 @@ function col2im(cols: View, p: Im2colParams, C: number, H: number, W: number): T
 
 /** LU with partial pivoting per matrix of a [..., n, n] batch (Golub & Van Loan, Alg. 3.4.1). */
 function batchedLu(a: View, what: 'inverse' | 'logAbsDet' | 'detSign'): TypedArray {
-  const nd = a.shape.length;
-  const n = a.shape[nd - 1]!;
-  const all = toF64(a);
+  return luBatch(toF64(a), a.shape, a.dtype, what);
+}
+
+/** The batched LU of `batchedLu` on a contiguous float64 copy `all` of a [..., n, n] view (shared with the wasm backend). */
+export function luBatch(all: Float64Array, shape: readonly number[], dtype: DType, what: 'inverse' | 'logAbsDet' | 'detSign'): TypedArray {
+  const nd = shape.length;
+  const n = shape[nd - 1]!;
+  const a = { shape, dtype };
   const count = n === 0 ? sizeOf(a.shape.slice(0, nd - 2)) : all.length / (n * n);
   const out = allocArray(a.dtype, what === 'inverse' ? all.length : count);
   const perm = new Int32Array(n);

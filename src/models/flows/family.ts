@@ -105,7 +105,7 @@ export const glow: Family<GlowConfig> = makeFamily<GlowConfig>({
   name: 'glow',
   description: 'Glow: actnorm, invertible 1×1 convolution (LU) and affine coupling steps, multi-scale with split priors (Kingma & Dhariwal 2018)',
   defaults: (d) => ({
-    steps: isImage(d) ? 8 : 8, hidden: [64, 64], lu: true, scale: 'sigmoid',
+    steps: 8, hidden: [64, 64], lu: true, scale: 'sigmoid',
     levels: 2, hiddenChannels: 64, splitPriors: true,
   }),
   build: (c, d, rng) => buildGlow(c, d.shape, { rng }),

@@ -39,23 +39,25 @@ export function positionalEmbedding(cNoise: Tensor, dim: number, maxPeriod = 100
 
 /**
  * Random Fourier features (Tancik et al. 2020): [sin(2π·c·w), cos(2π·c·w)] with w ~ N(0, scale²)
- * drawn once from the Generator and kept as the persistent buffer `freqs` [dim/2], so a saved model
- * reloads the same features (NCSN++'s GaussianFourierProjection).
+ * drawn once from the Generator and kept as the persistent buffer `freqs` [⌊dim/2⌋], so a saved model
+ * reloads the same features (NCSN++'s GaussianFourierProjection). An odd dim gets a zero column.
  */
 export class FourierFeatures extends Module {
   readonly freqs: Tensor;
   readonly dim: number;
   constructor(dim: number, opts: { scale?: number; rng: Generator; dtype?: 'float32' | 'float64' }) {
     super();
-    if (!(dim >= 2 && dim % 2 === 0)) throw new Error(`FourierFeatures: dim must be even and at least 2, got ${dim}`);
-    const w = opts.rng.normal(dim / 2, 0, opts.scale ?? 16);
+    if (!(Number.isInteger(dim) && dim >= 2)) throw new Error(`FourierFeatures: dim must be an integer ≥ 2, got ${dim}`);
+    const w = opts.rng.normal(Math.floor(dim / 2), 0, opts.scale ?? 16);
     this.freqs = buffer(tensor(w, { dtype: opts.dtype ?? 'float32' }));
     this.dim = dim;
   }
   forward(cNoise: Tensor): Tensor {
     if (cNoise.ndim !== 1) throw new Error(`FourierFeatures: expected c_noise of shape [N], got ${shapeStr(cNoise.shape)}`);
     const args = cNoise.unsqueeze(1).mul(this.freqs.cast(cNoise.dtype).unsqueeze(0)).mul(2 * Math.PI);
-    return concat([args.sin(), args.cos()], 1);
+    const parts = [args.sin(), args.cos()];
+    if (this.dim % 2 === 1) parts.push(args.slice(1, 0, 1).mul(0));
+    return concat(parts, 1);
   }
 }
 

@@ -60,7 +60,7 @@ export function resolveMlpOptions(o: MlpOptions): MlpConfig {
   if (!(Number.isInteger(c.hidden) && c.hidden > 0)) throw new Error(`MlpNet: hidden must be a positive integer, got ${c.hidden}`);
   if (!(Number.isInteger(c.depth) && c.depth >= 1)) throw new Error(`MlpNet: depth must be an integer ≥ 1, got ${c.depth}`);
   if (!(Number.isInteger(c.numClasses) && c.numClasses >= 0)) throw new Error(`MlpNet: numClasses must be a non-negative integer, got ${c.numClasses}`);
-  if (!(Number.isInteger(c.featureDim) && c.featureDim >= 2 && c.featureDim % 2 === 0)) throw new Error(`MlpNet: featureDim must be an even integer ≥ 2, got ${c.featureDim}`);
+  if (!(Number.isInteger(c.featureDim) && c.featureDim >= 2)) throw new Error(`MlpNet: featureDim must be an integer ≥ 2, got ${c.featureDim}`);
   return c;
 }
 

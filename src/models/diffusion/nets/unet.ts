@@ -113,10 +113,6 @@ export function resolveUNetOptions(o: UNetOptions): UNetConfig {
   if (!(Number.isInteger(c.numClasses) && c.numClasses >= 0)) throw new Error(`UNet: numClasses must be a non-negative integer, got ${c.numClasses}`);
   const unknown = c.attnResolutions.filter((r) => !res.includes(r));
   if (unknown.length) throw new Error(`UNet: attnResolutions [${unknown.join(', ')}] are not stage resolutions of a ${o.resolution}×${o.resolution} input (stages: ${res.join(', ')})`);
-  for (const m of channelMult) {
-    const ch = c.channels * m;
-    if (ch % Math.min(c.numGroups, ch) !== 0) throw new Error(`UNet: ${ch} channels (channels ${c.channels} × ${m}) are not divisible into ${c.numGroups} GroupNorm groups`);
-  }
   return c;
 }
 
@@ -127,7 +123,9 @@ interface BlockOptions {
 
 /** GroupNorm with min(numGroups, C) groups (so small test networks work with the default 32). */
 function groupNorm(channels: number, numGroups: number, o: BlockOptions): GroupNorm {
-  return new GroupNorm(Math.min(numGroups, channels), channels, { dtype: o.dtype, eps: 1e-6 });
+  const g = Math.min(numGroups, channels);
+  if (channels % g !== 0) throw new Error(`UNet: a GroupNorm over ${channels} channels cannot have ${g} groups (choose numGroups dividing every stage's channels and their sums with the skips)`);
+  return new GroupNorm(g, channels, { dtype: o.dtype, eps: 1e-6 });
 }
 
 function zeroInit(conv: Conv2d): Conv2d {

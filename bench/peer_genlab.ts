@@ -1,0 +1,155 @@
+/**
+ * genlab on one of its backends: `node --import tsx bench/peer_genlab.ts --backend <name> --spec <json>`.
+ * Prints one PeerResult (see common.ts). `--list` prints the registered backend names instead.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Generator, Tensor, backendNames, nn, optim, scope, setBackend, tensor } from '../src/index.ts';
+import {
+  type BenchSpec, type NamedArray, type PeerResult, CONV_NET, SEED, convData, convParams, emit, errorMessage, gemmProbeIndices,
+  gemmResult, hashUniform, measure, measureSteps, mlpData, mlpParams, peerArgs, wants,
+} from './common.ts';
+
+/** Backends that src/index.ts does not import itself are registered by importing their module. */
+const OPTIONAL_BACKENDS = ['wasm', 'webgpu'];
+
+async function registerOptionalBackends(): Promise<Record<string, string>> {
+  const errors: Record<string, string> = {};
+  for (const name of OPTIONAL_BACKENDS) {
+    if (backendNames().includes(name)) continue;
+    const path = fileURLToPath(new URL(`../src/backends/${name}/index.ts`, import.meta.url));
+    if (!existsSync(path)) continue;
+    try {
+      await import(path);
+    } catch (e) {
+      errors[name] = `importing src/backends/${name}/index.ts failed: ${errorMessage(e)}`;
+    }
+  }
+  return errors;
+}
+
+const toTensor = (a: NamedArray) => tensor(a.data, { shape: a.shape });
+
+function loadWeights(net: nn.Module, params: NamedArray[]): void {
+  scope(() => {
+    net.loadStateDict(Object.fromEntries(params.map((p) => [p.name, toTensor(p)])));
+  });
+}
+
+/** The loss of one step, read back; parameters are updated by the time it resolves. */
+async function trainStep(net: nn.Sequential, opt: optim.Optimizer, loss: (out: Tensor) => Tensor, x: Tensor): Promise<number> {
+  const l = scope(() => {
+    opt.zeroGrad();
+    const value = loss(net.forward(x));
+    value.backward();
+    opt.step();
+    return value.detach();
+  });
+  try {
+    return (await l.data())[0]!;
+  } finally {
+    l.dispose();
+  }
+}
+
+async function gemm(spec: BenchSpec, out: PeerResult): Promise<void> {
+  out.gemm = {};
+  for (const n of spec.gemm.sizes) {
+    try {
+      const a = tensor(hashUniform(n * n, SEED.gemmA), { shape: [n, n] });
+      const b = tensor(hashUniform(n * n, SEED.gemmB), { shape: [n, n] });
+      const lastOf = (c: Tensor) => c.reshape(-1).slice(0, n * n - 1);
+      const t = await measure(async () => {
+        const last = scope(() => lastOf(a.matmul(b)));
+        await last.data();
+        last.dispose();
+      }, spec.timing);
+      const c = a.matmul(b);
+      const all = await c.data();
+      const probe = gemmProbeIndices(n).map((i) => all[i]!);
+      for (const x of [a, b, c]) x.dispose();
+      out.gemm[n] = gemmResult(n, t, probe);
+    } catch (e) {
+      out.gemm[n] = { error: errorMessage(e) };
+    }
+  }
+}
+
+async function mlp(spec: BenchSpec, out: PeerResult): Promise<void> {
+  try {
+    const { batch, widths, lr } = spec.mlp;
+    const rng = new Generator(0);
+    const layers: nn.TensorModule[] = [];
+    for (let i = 0; i + 1 < widths.length; i++) {
+      if (i > 0) layers.push(new nn.SiLU());
+      layers.push(new nn.Linear(widths[i]!, widths[i + 1]!, { rng }));
+    }
+    const net = new nn.Sequential(...layers);
+    loadWeights(net, mlpParams(widths));
+    const opt = new optim.Adam(net.parameters(), { lr });
+    const d = mlpData(spec);
+    const x = tensor(d.x, { shape: [batch, widths[0]!] });
+    const y = tensor(d.y, { shape: [batch, widths[widths.length - 1]!] });
+    out.mlp = await measureSteps(() => trainStep(net, opt, (o) => nn.F.mseLoss(o, y), x), spec.timing);
+    for (const t of [x, y]) t.dispose();
+    opt.dispose();
+    net.dispose();
+  } catch (e) {
+    out.mlp = { error: errorMessage(e) };
+  }
+}
+
+async function conv(spec: BenchSpec, out: PeerResult): Promise<void> {
+  try {
+    const rng = new Generator(0);
+    const layers: nn.TensorModule[] = [];
+    for (const c of CONV_NET.convs) layers.push(new nn.Conv2d(c.cin, c.cout, 3, { stride: c.stride, padding: c.padding, rng }), new nn.ReLU());
+    layers.push(new nn.Flatten(), new nn.Linear(CONV_NET.linear.in, CONV_NET.linear.out, { rng }));
+    const net = new nn.Sequential(...layers);
+    loadWeights(net, convParams());
+    const opt = new optim.Adam(net.parameters(), { lr: spec.conv.lr });
+    const d = convData(spec);
+    const x = tensor(d.x, { shape: [spec.conv.batch, 1, 28, 28] });
+    const labels = tensor(d.labels, { shape: [spec.conv.batch], dtype: 'int32' });
+    out.conv = await measureSteps(() => trainStep(net, opt, (o) => nn.F.crossEntropy(o, labels), x), spec.timing);
+    for (const t of [x, labels]) t.dispose();
+    opt.dispose();
+    net.dispose();
+  } catch (e) {
+    out.conv = { error: errorMessage(e) };
+  }
+}
+
+async function main(): Promise<void> {
+  const importErrors = await registerOptionalBackends();
+  if (process.argv.includes('--list')) {
+    process.stdout.write(`${JSON.stringify({ backends: backendNames(), importErrors })}\n`);
+    return;
+  }
+  const { spec, args } = peerArgs();
+  const name = args.backend ?? 'cpu';
+  const out: PeerResult = { id: `genlab-${name}`, label: `genlab ${name}`, info: { backend: name } };
+  try {
+    const b = setBackend(name);
+    out.info.dtypes = b.dtypes;
+    // Whatever a backend reports about itself (e.g. a thread count), without relying on its shape.
+    for (const key of ['threads', 'relaxed']) if (key in b) out.info[key] = (b as unknown as Record<string, unknown>)[key];
+    const details = [
+      typeof out.info.threads === 'number' ? `${out.info.threads} thread${out.info.threads === 1 ? '' : 's'}` : '',
+      typeof out.info.relaxed === 'boolean' ? (out.info.relaxed ? 'relaxed SIMD' : 'SIMD128') : '',
+    ].filter(Boolean);
+    if (details.length) out.label += ` (${details.join(', ')})`;
+    // A first op, so a backend that registers but cannot start (no WebGPU adapter, …) fails here.
+    await tensor([1, 2, 3]).add(1).data();
+  } catch (e) {
+    out.error = importErrors[name] ?? `setBackend('${name}') failed: ${errorMessage(e)}`;
+    emit(out);
+    return;
+  }
+  if (wants(spec, 'gemm')) await gemm(spec, out);
+  if (wants(spec, 'mlp')) await mlp(spec, out);
+  if (wants(spec, 'conv')) await conv(spec, out);
+  emit(out);
+}
+
+await main();

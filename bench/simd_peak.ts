@@ -1,0 +1,178 @@
+/**
+ * The machine's limit for WebAssembly SIMD128 f32 kernels: a loop of independent f32x4
+ * multiply-adds on every core (worker_threads), in GFLOP/s (a multiply-add counts 2 flops per
+ * lane). Two variants: `mul+add` (f32x4.mul then f32x4.add; SIMD128 everywhere) and `relaxed_madd`
+ * (f32x4.relaxed_madd, one fused instruction where the CPU has FMA; Node ≥ 22, or Node 20 with
+ * --experimental-wasm-relaxed-simd, which the runner passes to this process).
+ *
+ *   node [--experimental-wasm-relaxed-simd] --import tsx bench/simd_peak.ts [--threads N] [--seconds S]
+ *
+ * Prints one JSON object. The module is assembled here byte by byte (no toolchain): one function
+ * `run(n: i32) → f32` that updates `ACC` independent v128 accumulators `UNROLL` times per loop
+ * iteration, acc ← acc·m + a (m = 0.9999, a = 1e-4: the values stay near 1, never denormal).
+ * `ACC` is chosen so that the accumulators, the two constants and V8's scratch register fit in
+ * the 16 XMM registers V8 uses on x64 (check with `node --print-wasm-code`: no spills in the
+ * loop), with enough independent chains to cover the FMA latency on two ports. (Loading the
+ * multiplicands from memory, as a GEMM kernel does, measures V8's scheduling instead: TurboFan
+ * hoists every load of the unrolled body to the loop head and spills.) Without relaxed SIMD the
+ * multiply and the add both sit on each chain, so `mul+add` is partly latency-bound: it is the
+ * limit of this loop, not of every mul+add kernel; `relaxed_madd` is the hardware's FMA limit.
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+
+const ACC = 12;
+const UNROLL = 4;
+
+/** Unsigned LEB128. */
+const uleb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+};
+const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const f32x4Const = (v: number) => [0xfd, 0x0c, ...new Uint8Array(new Float32Array([v, v, v, v]).buffer)];
+
+const SIMD = {
+  mul: [0xfd, ...uleb(230)], // f32x4.mul
+  add: [0xfd, ...uleb(228)], // f32x4.add
+  madd: [0xfd, ...uleb(261)], // f32x4.relaxed_madd(a, b, c) = a·b + c
+  extract0: [0xfd, ...uleb(31), 0], // f32x4.extract_lane 0
+};
+
+export type PeakVariant = 'mul+add' | 'relaxed_madd';
+
+/** The module's bytes. Locals: 0 = n (i32), 1..ACC = accumulators, ACC+1 = m, ACC+2 = a. */
+export function peakModule(variant: PeakVariant): Uint8Array<ArrayBuffer> {
+  const M = ACC + 1;
+  const A = ACC + 2;
+  const get = (i: number) => [0x20, ...uleb(i)];
+  const set = (i: number) => [0x21, ...uleb(i)];
+  const body: number[] = [...uleb(1), ...uleb(ACC + 2), 0x7b]; // (ACC + 2) v128 locals
+  for (let i = 1; i <= ACC; i++) body.push(...f32x4Const(1 + i / 64), ...set(i));
+  body.push(...f32x4Const(0.9999), ...set(M), ...f32x4Const(1e-4), ...set(A));
+  body.push(0x03, 0x40); // loop
+  for (let u = 0; u < UNROLL; u++) {
+    for (let i = 1; i <= ACC; i++) {
+      if (variant === 'mul+add') body.push(...get(i), ...get(M), ...SIMD.mul, ...get(A), ...SIMD.add, ...set(i));
+      else body.push(...get(i), ...get(M), ...get(A), ...SIMD.madd, ...set(i));
+    }
+  }
+  // n ← n − 1; continue while n ≠ 0
+  body.push(...get(0), 0x41, 1, 0x6b, 0x22, 0, 0x0d, 0, 0x0b);
+  // return Σ lane 0 of the accumulators (keeps every chain alive)
+  body.push(...get(1), ...SIMD.extract0);
+  for (let i = 2; i <= ACC; i++) body.push(...get(i), ...SIMD.extract0, 0x92);
+  body.push(0x0b);
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, 1, 0x7f, 1, 0x7d]])), // type 0: (i32) → f32
+    ...section(3, vec([[0]])), // function 0 has type 0
+    ...section(7, vec([[...uleb(3), ...Buffer.from('run'), 0x00, 0]])), // export "run"
+    ...section(10, vec([[...uleb(body.length), ...body]])),
+  ];
+  return new Uint8Array(bytes);
+}
+
+/** Flops of run(n). */
+export const flopsPerCall = (n: number) => n * UNROLL * ACC * 4 * 2;
+
+// The worker: warm up until V8 has tiered the function up, then wait for `go` and time run(n).
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { exports } = new WebAssembly.Instance(new WebAssembly.Module(workerData.bytes));
+let n = 1 << 12, best = Infinity;
+const t0 = performance.now();
+while (performance.now() - t0 < workerData.warmMs) {
+  const s = performance.now(); exports.run(n); const dt = performance.now() - s;
+  best = Math.min(best, dt / n);
+  if (dt < 20) n *= 2;
+}
+const iters = Math.max(1, Math.round(workerData.seconds * 1000 / best));
+parentPort.postMessage({ ready: true });
+parentPort.on('message', () => {
+  const s = performance.now(); const r = exports.run(iters); const ms = performance.now() - s;
+  parentPort.postMessage({ iters, ms, r });
+});
+`;
+
+interface WorkerReport { iters: number; ms: number }
+
+/**
+ * Run `threads` workers together; the figure is total flops over the wall time of the slowest
+ * (best of `rounds`), and, load-independent, flops per CPU-second of the process.
+ */
+async function measurePeak(variant: PeakVariant, threads: number, seconds: number, rounds: number): Promise<{ wall: number; perCpuSecond: number }> {
+  const bytes = peakModule(variant);
+  const workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { bytes, warmMs: 300, seconds } }));
+  const next = (w: Worker) => new Promise<{ ready?: boolean } & WorkerReport>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  try {
+    await Promise.all(workers.map(next));
+    let best = 0;
+    let perCpuSecond = 0;
+    for (let r = 0; r < rounds; r++) {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const done = workers.map(next);
+      for (const w of workers) w.postMessage('go');
+      const reports = await Promise.all(done);
+      const wallMs = performance.now() - t0;
+      const cpu = process.cpuUsage(c0);
+      const flops = reports.reduce((s, rep) => s + flopsPerCall(rep.iters), 0);
+      best = Math.max(best, flops / (wallMs / 1000) / 1e9);
+      perCpuSecond = Math.max(perCpuSecond, flops / ((cpu.user + cpu.system) / 1e6) / 1e9);
+    }
+    return { wall: best, perCpuSecond };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * GFLOP/s on all threads and on one (wall clock), and per CPU-second of a core (what one core
+ * delivers while it runs the loop: `perCore × threads` is the limit of an idle machine).
+ */
+export interface PeakFigures { all: number; one: number; perCore: number }
+
+export interface PeakResult {
+  threads: number;
+  mulAdd: PeakFigures;
+  relaxedMadd: PeakFigures | { error: string };
+  accumulators: number;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const opt = (name: string, def: number) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? Number(argv[i + 1]) : def;
+  };
+  const threads = opt('threads', availableParallelism());
+  const seconds = opt('seconds', 0.5);
+  const rounds = opt('rounds', 3);
+  const both = async (v: PeakVariant): Promise<PeakFigures> => {
+    const all = await measurePeak(v, threads, seconds, rounds);
+    const one = await measurePeak(v, 1, seconds, rounds);
+    return { all: all.wall, one: one.wall, perCore: Math.max(all.perCpuSecond, one.perCpuSecond) };
+  };
+  const result: PeakResult = {
+    threads,
+    mulAdd: await both('mul+add'),
+    relaxedMadd: WebAssembly.validate(peakModule('relaxed_madd'))
+      ? await both('relaxed_madd')
+      : { error: 'this runtime has no relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)' },
+    accumulators: ACC,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

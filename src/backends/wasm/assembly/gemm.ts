@@ -1,0 +1,190 @@
+// Single-precision GEMM: C[M, N] = A[M, K] · B[K, N] for strided A and B (any transposition),
+// in the manner of BLIS (Van Zee & van de Geijn 2015): blocks of A and B are packed into
+// contiguous panels, and a register-blocked 4×8 micro-kernel (eight f32x4 accumulators, which
+// fit V8's fifteen allocatable XMM registers with room for the operands) runs over them.
+import { madd } from './vmath';
+import { argI } from './common';
+
+export const MR = 4;
+export const NR = 8;
+export const KC = 256;
+export const MC = 128;
+export const NC = 1024;
+/** Bytes of per-thread scratch the host must provide: packed A block, packed B block, an edge tile. */
+export const SCRATCH_BYTES: i32 = (MC * KC + KC * NC + MR * NR) * 4;
+
+// ----- packing -----------------------------------------------------------------------------------
+
+@inline function transpose4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, step: usize): void {
+  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + step, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * step, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * step, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
+/** Pack an mc×kc block of A (element strides rs, cs; a at its first element) into MR-row panels [kc][MR]. */
+function packA(a: usize, rs: i32, cs: i32, mc: i32, kc: i32, dst: usize): void {
+  const rsb = <usize>rs << 2, csb = <usize>cs << 2;
+  for (let ip = 0; ip < mc; ip += MR) {
+    const rows = min(MR, mc - ip);
+    const src = a + <usize>ip * rsb;
+    if (rows == MR && cs == 1) {
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const p = src + (<usize>k << 2);
+        transpose4(v128.load(p), v128.load(p + rsb), v128.load(p + 2 * rsb), v128.load(p + 3 * rsb), dst + (<usize>k << 4), 16);
+      }
+      for (; k < kc; k++) {
+        const p = src + (<usize>k << 2), d = dst + (<usize>k << 4);
+        store<f32>(d, load<f32>(p));
+        store<f32>(d, load<f32>(p + rsb), 4);
+        store<f32>(d, load<f32>(p + 2 * rsb), 8);
+        store<f32>(d, load<f32>(p + 3 * rsb), 12);
+      }
+    } else if (rows == MR && rs == 1) {
+      for (let k = 0; k < kc; k++) v128.store(dst + (<usize>k << 4), v128.load(src + <usize>k * csb));
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const d = dst + (<usize>k << 4);
+        for (let i = 0; i < MR; i++) {
+          store<f32>(d + (<usize>i << 2), i < rows ? load<f32>(src + <usize>i * rsb + <usize>k * csb) : 0);
+        }
+      }
+    }
+    dst += <usize>kc * (MR << 2);
+  }
+}
+
+/** Pack a kc×nc block of B into NR-column panels [kc][NR]. */
+function packB(b: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize): void {
+  const rsb = <usize>rs << 2, csb = <usize>cs << 2;
+  for (let jp = 0; jp < nc; jp += NR) {
+    const cols = min(NR, nc - jp);
+    const src = b + <usize>jp * csb;
+    if (cols == NR && cs == 1) {
+      for (let k = 0; k < kc; k++) {
+        const p = src + <usize>k * rsb, d = dst + (<usize>k << 5);
+        v128.store(d, v128.load(p));
+        v128.store(d, v128.load(p, 16), 16);
+      }
+    } else if (cols == NR && rs == 1) {
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const p = src + (<usize>k << 2), d = dst + (<usize>k << 5);
+        transpose4(v128.load(p), v128.load(p + csb), v128.load(p + 2 * csb), v128.load(p + 3 * csb), d, 32);
+        const q = p + 4 * csb;
+        transpose4(v128.load(q), v128.load(q + csb), v128.load(q + 2 * csb), v128.load(q + 3 * csb), d + 16, 32);
+      }
+      for (; k < kc; k++) {
+        const p = src + (<usize>k << 2), d = dst + (<usize>k << 5);
+        for (let j = 0; j < NR; j++) store<f32>(d + (<usize>j << 2), load<f32>(p + <usize>j * csb));
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const d = dst + (<usize>k << 5);
+        for (let j = 0; j < NR; j++) {
+          store<f32>(d + (<usize>j << 2), j < cols ? load<f32>(src + <usize>k * rsb + <usize>j * csb) : 0);
+        }
+      }
+    }
+    dst += <usize>kc * (NR << 2);
+  }
+}
+
+// ----- micro-kernel ------------------------------------------------------------------------------
+
+/** C[4×8] (row stride ldc bytes) = or += packed A panel · packed B panel over kc. */
+function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+    a = v128.load32_splat(ap, 4);
+    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+    a = v128.load32_splat(ap, 8);
+    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+    a = v128.load32_splat(ap, 12);
+    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+    ap += 16;
+    bp += 32;
+  }
+  if (accumulate) {
+    c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+    c20 = f32x4.add(c20, v128.load(c + 2 * ldc)); c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
+    c30 = f32x4.add(c30, v128.load(c + 3 * ldc)); c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+}
+
+// ----- driver ------------------------------------------------------------------------------------
+
+/**
+ * One chunk of a batched GEMM. Arguments (i32 words at `args`):
+ *   0 A, 1 A row stride, 2 A col stride, 3 B, 4 B row stride, 5 B col stride, 6 C, 7 M, 8 N, 9 K,
+ *   10 batch offsets of A (i32 elements, pointer), 11 batch offsets of B, 12 row chunks per batch,
+ *   13 col chunks per batch, 14 rows per chunk, 15 cols per chunk, 16 scratch base, 17 scratch stride.
+ * A chunk is (batch t, row range, col range); C is contiguous [batch, M, N].
+ */
+export function gemm(args: usize, chunk: i32, tid: i32): void {
+  const M = argI(args, 7), N = argI(args, 8), K = argI(args, 9);
+  const mChunks = argI(args, 12), nChunks = argI(args, 13);
+  const per = mChunks * nChunks;
+  const t = chunk / per, rem = chunk - t * per;
+  const mi = rem / nChunks, nj = rem - mi * nChunks;
+  const mch = argI(args, 14), nch = argI(args, 15);
+  const i0 = mi * mch, i1 = min(M, i0 + mch);
+  const j0 = nj * nch, j1 = min(N, j0 + nch);
+  const ars = argI(args, 1), acs = argI(args, 2), brs = argI(args, 4), bcs = argI(args, 5);
+  const A = <usize>argI(args, 0) + (<usize>load<i32>(<usize>argI(args, 10) + (<usize>t << 2)) << 2);
+  const B = <usize>argI(args, 3) + (<usize>load<i32>(<usize>argI(args, 11) + (<usize>t << 2)) << 2);
+  const C = <usize>argI(args, 6) + ((<usize>t * <usize>M * <usize>N) << 2);
+  const work = <usize>argI(args, 16) + <usize>tid * <usize>argI(args, 17);
+  const Ap = work, Bp = work + <usize>(MC * KC * 4), tile = Bp + <usize>(KC * NC * 4);
+  const ldc = <usize>N << 2;
+  if (K == 0) {
+    for (let i = i0; i < i1; i++) memory.fill(C + ((<usize>i * <usize>N + <usize>j0) << 2), 0, <usize>(j1 - j0) << 2);
+    return;
+  }
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = min(NC, j1 - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const acc = pc > 0;
+      packB(B + ((<usize>pc * brs + <usize>jc * bcs) << 2), brs, bcs, kc, nc, Bp);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = min(MC, i1 - ic);
+        packA(A + ((<usize>ic * ars + <usize>pc * acs) << 2), ars, acs, mc, kc, Ap);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = min(NR, nc - jr);
+          const bp = Bp + <usize>jr * <usize>kc * 4;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const rows = min(MR, mc - ir);
+            const ap = Ap + <usize>ir * <usize>kc * 4;
+            const cp = C + (((<usize>(ic + ir)) * <usize>N + <usize>(jc + jr)) << 2);
+            if (rows == MR && cols == NR) {
+              micro(kc, ap, bp, cp, ldc, acc);
+            } else {
+              micro(kc, ap, bp, tile, NR * 4, false);
+              for (let i = 0; i < rows; i++) {
+                for (let j = 0; j < cols; j++) {
+                  const d = cp + <usize>i * ldc + (<usize>j << 2);
+                  const v = load<f32>(tile + (<usize>(i * NR + j) << 2));
+                  store<f32>(d, acc ? load<f32>(d) + v : v);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,476 @@
+/**
+ * The wasm backend: tensors live in one WebAssembly.Memory, kernels are AssemblyScript compiled to
+ * SIMD128 (relaxed SIMD where the runtime has it), and large kernels run on all cores through a
+ * shared memory and worker threads. The host side here allocates buffers, simplifies strided views
+ * into compact descriptors, writes kernel arguments and splits the work into chunks.
+ */
+import type { Backend, Buf, KernelTable, View, UnaryOp, BinaryOp, ReduceOp, Im2colParams, MemoryInfo } from '../../core/backend.ts';
+import { UNARY_OPS, BINARY_OPS, REDUCE_OPS } from '../../core/backend.ts';
+import type { DType, TypedArray } from '../../core/dtype.ts';
+import { sizeOf, contiguousStrides, shapeStr } from '../../core/shape.ts';
+import { luBatch } from '../cpu/index.ts';
+import { Heap, Pool, ARGS, ARGS_BYTES, MAX_THREADS, type KernelName } from './runtime.ts';
+
+class WasmBuf {
+  freed = false;
+  constructor(readonly ptr: number, readonly cls: number, readonly bytes: number, readonly size: number, readonly dtype: DType) {}
+}
+
+const DT_CODE: Record<DType, number> = { float32: 0, int32: 1, bool: 2, float64: -1 };
+const esl = (d: DType): number => (d === 'bool' ? 0 : 2);
+const bpe = (d: DType): number => (d === 'bool' ? 1 : 4);
+
+// ew kinds (assembly/elementwise.ts)
+const K_UNARY = 0, K_BINARY = 1, K_WHERE = 2, K_COPY = 3, K_CAST = 4, K_GATHER = 5, K_SCATTER = 6;
+const HDR = 8, NOPS = 4, MAXD = 16;
+/** Elements per chunk: small enough to share out, large enough to amortise waking a thread. */
+const CHUNK = 32768;
+const CHUNK_HEAVY = 8192;
+const HEAVY = new Set<UnaryOp>(['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tanh', 'sigmoid', 'erf']);
+// gemm blocking (assembly/gemm.ts)
+const MR = 4, NR = 8, KC = 256, MC = 128, NC = 1024;
+const GEMM_SCRATCH = (MC * KC + KC * NC + MR * NR) * 4;
+const COLS_BLOCK = 512;
+
+interface Operand { ptr: number; esl: number; strides: readonly number[] }
+
+/**
+ * Merge dimensions that are contiguous in every operand and drop size-1 dimensions: the walk then
+ * has as few rows as possible (a dense tensor becomes one row).
+ */
+export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): [number[], number[][]] {
+  const dims: number[] = [];
+  const st: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && strides.every((s, o) => st[o]![last] === s[d]! * n)) {
+      dims[last]! *= n;
+      strides.forEach((s, o) => (st[o]![last] = s[d]!));
+    } else {
+      dims.push(n);
+      strides.forEach((s, o) => st[o]!.push(s[d]!));
+    }
+  }
+  return [dims, st];
+}
+
+export interface WasmBackendInit {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  /** Helper threads besides the caller's (0 without shared memory). */
+  workers: number;
+  relaxed: boolean;
+  name?: string;
+}
+
+export class WasmBackend implements Backend {
+  readonly name: string;
+  readonly dtypes: readonly DType[] = ['float32', 'int32', 'bool'];
+  readonly kernels: KernelTable;
+  /** Whether the kernels use relaxed SIMD (fused multiply-add). */
+  readonly relaxed: boolean;
+  /** Threads that run kernels, the caller's included. */
+  readonly threads: number;
+  readonly heap: Heap;
+  private readonly pool: Pool;
+  private liveBuffers = 0;
+  private liveBytes = 0;
+  private gemmScratch = 0;
+  private disposed = false;
+
+  constructor(init: WasmBackendInit) {
+    this.name = init.name ?? 'wasm';
+    this.relaxed = init.relaxed;
+    const workers = Math.max(0, Math.min(MAX_THREADS - 1, init.workers));
+    this.threads = workers + 1;
+    this.heap = new Heap(init.memory);
+    const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+    this.pool = new Pool(init.memory, init.module, instance.exports as Record<string, unknown>, workers);
+    this.kernels = this.makeKernels();
+  }
+
+  // ----- buffers ---------------------------------------------------------------------------------
+
+  private allocBuf(dtype: DType, size: number): WasmBuf {
+    if (this.disposed) throw new Error(`${this.name} backend: used after dispose()`);
+    if (DT_CODE[dtype] < 0) throw new Error(`${this.name} backend: ${dtype} is not supported (it supports ${this.dtypes.join(', ')})`);
+    const bytes = size * bpe(dtype);
+    const [ptr, cls] = this.heap.alloc(Math.max(bytes, 16));
+    this.liveBuffers++;
+    this.liveBytes += bytes;
+    return new WasmBuf(ptr, cls, bytes, size, dtype);
+  }
+  alloc(dtype: DType, size: number): Buf {
+    return this.allocBuf(dtype, size);
+  }
+  fromArray(data: TypedArray, dtype: DType): Buf {
+    const b = this.allocBuf(dtype, data.length);
+    this.typed(b).set(data);
+    return b;
+  }
+  /** A typed view of the buffer's elements in wasm memory (valid until the memory grows). */
+  typed(b: WasmBuf): TypedArray {
+    this.heap.sync();
+    const buf = this.heap.memory.buffer;
+    switch (b.dtype) {
+      case 'float32': return new Float32Array(buf, b.ptr, b.size);
+      case 'int32': return new Int32Array(buf, b.ptr, b.size);
+      default: return new Uint8Array(buf, b.ptr, b.size);
+    }
+  }
+  read(buf: Buf): Promise<TypedArray> {
+    return Promise.resolve(this.readSync(buf));
+  }
+  readSync(buf: Buf): TypedArray {
+    return this.typed(live(buf)).slice();
+  }
+  free(buf: Buf): void {
+    const b = buf as WasmBuf;
+    if (b.freed) return;
+    b.freed = true;
+    this.liveBuffers--;
+    this.liveBytes -= b.bytes;
+    this.heap.free(b.ptr, b.cls);
+  }
+  memory(): MemoryInfo {
+    return { buffers: this.liveBuffers, bytes: this.liveBytes };
+  }
+  /** Threads taking part in kernels right now: the caller plus the workers that have started. */
+  get activeThreads(): number {
+    return 1 + this.pool.readyWorkers();
+  }
+  /**
+   * Resolves once every worker thread has started (they start in the background; kernels run on
+   * the calling thread until then). Benchmarks and thread tests await it.
+   */
+  async ready(timeoutMs = 30000): Promise<number> {
+    const t0 = Date.now();
+    while (this.activeThreads < this.threads && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 5));
+    return this.activeThreads;
+  }
+  /** Bytes of WebAssembly memory reserved so far (grows, never shrinks). */
+  get heapBytes(): number {
+    return this.heap.byteLength;
+  }
+  /** Stop the worker threads (the backend cannot be used afterwards). */
+  dispose(): void {
+    this.disposed = true;
+    this.pool.dispose();
+  }
+
+  // ----- argument writing ------------------------------------------------------------------------
+
+  private ptrOf(v: View): number {
+    return live(v.buf).ptr + v.offset * bpe(v.dtype);
+  }
+
+  private run(kernel: KernelName, words: readonly number[], chunks: number): void {
+    if (words.length * 4 > ARGS_BYTES) throw new Error(`${this.name} backend: kernel arguments too large`);
+    this.heap.sync();
+    this.heap.i32.set(words, ARGS >> 2);
+    if (chunks > 0) this.pool.run(kernel, ARGS, chunks);
+  }
+
+  /** The elementwise walk over `shape` with up to four operands (operand 0 is the output). */
+  private ew(kind: number, op: number, aux: readonly number[], shape: readonly number[], ops: readonly Operand[], chunk = CHUNK): void {
+    const n = sizeOf(shape);
+    if (n === 0) return;
+    const [dims, st] = coalesce(shape, ops.map((o) => o.strides));
+    if (dims.length > MAXD) throw new Error(`${this.name} backend: views of more than ${MAXD} non-mergeable dimensions are not supported (shape ${shapeStr(shape)})`);
+    const words = [kind, op, n, chunk, aux[0] ?? 0, aux[1] ?? 0, aux[2] ?? 0, aux[3] ?? 0, dims.length, ...dims];
+    for (let o = 0; o < NOPS; o++) {
+      const x = ops[o];
+      if (x) words.push(x.ptr, x.esl, ...st[o]!);
+      else words.push(0, 0, ...dims.map(() => 0));
+    }
+    this.run('ew', words, Math.ceil(n / chunk));
+  }
+
+  private out(dtype: DType, shape: readonly number[]): [WasmBuf, Operand] {
+    const b = this.allocBuf(dtype, sizeOf(shape));
+    return [b, { ptr: b.ptr, esl: esl(dtype), strides: contiguousStrides(shape) }];
+  }
+
+  private operand(v: View, strides: readonly number[] = v.strides): Operand {
+    return { ptr: this.ptrOf(v), esl: esl(v.dtype), strides };
+  }
+
+  /** Contiguous copy of a view (or the view itself when it is already dense from its offset). */
+  private dense(v: View): [number, WasmBuf | null] {
+    if (isDense(v.shape, v.strides)) return [this.ptrOf(v), null];
+    const b = this.copyView(v);
+    return [b.ptr, b];
+  }
+
+  private copyView(x: View): WasmBuf {
+    const [b, o] = this.out(x.dtype, x.shape);
+    this.ew(K_COPY, 0, [esl(x.dtype)], x.shape, [o, this.operand(x)]);
+    return b;
+  }
+
+  // ----- kernels ---------------------------------------------------------------------------------
+
+  private makeKernels(): KernelTable {
+    const unary = (op: UnaryOp) => (x: View, dt: DType): Buf => {
+      const [b, o] = this.out(dt, x.shape);
+      this.ew(K_UNARY, UNARY_OPS.indexOf(op), [DT_CODE[x.dtype]], x.shape, [o, this.operand(x)], HEAVY.has(op) ? CHUNK_HEAVY : CHUNK);
+      return b;
+    };
+    const binary = (op: BinaryOp) => (a: View, c: View, dt: DType): Buf => {
+      const [b, o] = this.out(dt, a.shape);
+      this.ew(K_BINARY, BINARY_OPS.indexOf(op), [DT_CODE[a.dtype], DT_CODE[dt]], a.shape, [o, this.operand(a), this.operand(c)], op === 'pow' ? CHUNK_HEAVY : CHUNK);
+      return b;
+    };
+    const reduce = (op: ReduceOp) => (x: View, axes: readonly number[]): Buf => this.reduce(REDUCE_OPS.indexOf(op), x, axes);
+    const argReduce = (op: number) => (x: View, axis: number): Buf => this.argReduce(op, x, axis);
+    const table = {} as Record<string, unknown>;
+    for (const op of UNARY_OPS) table[op] = unary(op);
+    for (const op of BINARY_OPS) table[op] = binary(op);
+    for (const op of REDUCE_OPS) table[op] = reduce(op);
+    const others: Omit<KernelTable, UnaryOp | BinaryOp | ReduceOp> = {
+      argmax: argReduce(0),
+      argmin: argReduce(1),
+      where: (c, a, bv, dt) => {
+        const [b, o] = this.out(dt, a.shape);
+        this.ew(K_WHERE, 0, [esl(dt)], a.shape, [o, this.operand(c), this.operand(a), this.operand(bv)]);
+        return b;
+      },
+      copy: (x) => this.copyView(x),
+      cast: (x, dt) => {
+        const [b, o] = this.out(dt, x.shape);
+        this.ew(K_CAST, 0, [DT_CODE[x.dtype], DT_CODE[dt]], x.shape, [o, this.operand(x)]);
+        return b;
+      },
+      cumsum: (x, axis) => this.cumsum(x, axis),
+      concat: (xs, axis, outShape) => {
+        const dt = xs[0]!.dtype;
+        const b = this.allocBuf(dt, sizeOf(outShape));
+        const cs = contiguousStrides(outShape);
+        let start = 0;
+        for (const x of xs) {
+          this.ew(K_COPY, 0, [esl(dt)], x.shape, [{ ptr: b.ptr + start * cs[axis]! * bpe(dt), esl: esl(dt), strides: cs }, this.operand(x)]);
+          start += x.shape[axis]!;
+        }
+        return b;
+      },
+      gather: (x, axis, index) => {
+        const [b, o] = this.out(x.dtype, index.shape);
+        this.ew(K_GATHER, 0, [esl(x.dtype), x.shape[axis]!, x.strides[axis]!, 0], index.shape,
+          [o, this.operand(index), this.operand(x, x.strides.map((s, d) => (d === axis ? 0 : s)))]);
+        this.checkIndex(b, 'gather', axis, x.shape[axis]!);
+        return b;
+      },
+      scatterAdd: (x, axis, index, src) => {
+        const b = this.copyView(x);
+        const cs = contiguousStrides(x.shape);
+        const n = sizeOf(index.shape);
+        this.ew(K_SCATTER, 0, [DT_CODE[x.dtype], x.shape[axis]!, cs[axis]!, 0], index.shape,
+          [{ ptr: b.ptr, esl: esl(x.dtype), strides: cs.map((s, d) => (d === axis ? 0 : s)) }, this.operand(index), this.operand(src, src.strides)], Math.max(1, n));
+        this.checkIndex(b, 'scatterAdd', axis, x.shape[axis]!);
+        return b;
+      },
+      embedSlice: (g, outShape, starts, steps) => {
+        const b = this.allocBuf(g.dtype, sizeOf(outShape));
+        this.heap.sync();
+        this.heap.u8.fill(0, b.ptr, b.ptr + b.bytes);
+        const cs = contiguousStrides(outShape);
+        const off = starts.reduce((acc, s, d) => acc + s * cs[d]!, 0);
+        this.ew(K_COPY, 0, [esl(g.dtype)], g.shape, [{ ptr: b.ptr + off * bpe(g.dtype), esl: esl(g.dtype), strides: cs.map((c, d) => c * steps[d]!) }, this.operand(g)]);
+        return b;
+      },
+      matmul: (a, bv) => this.matmul(a, bv),
+      im2col: (x, p) => this.im2col(x, p),
+      col2im: (cols, p, C, H, W) => this.col2im(cols, p, C, H, W),
+      inverse: (a) => this.lu(a, 'inverse'),
+      logAbsDet: (a) => this.lu(a, 'logAbsDet'),
+      detSign: (a) => this.lu(a, 'detSign'),
+    };
+    return { ...table, ...others } as KernelTable;
+  }
+
+  private heapWords(): Int32Array {
+    this.heap.sync();
+    return this.heap.i32;
+  }
+
+  /** Throw (and free the output) when a gather/scatter kernel reported an out-of-range index. */
+  private checkIndex(b: WasmBuf, op: string, axis: number, L: number): void {
+    const w = this.heapWords();
+    if (w[(ARGS >> 2) + 7] !== 1) return;
+    const k = w[(ARGS >> 2) + 1]!;
+    this.free(b);
+    throw new Error(`${op}: index ${k} is out of range for dimension ${axis} of size ${L}`);
+  }
+
+  private reduce(op: number, x: View, axes: readonly number[]): Buf {
+    const keep = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    const outShape = keep.map((i) => x.shape[i]!);
+    const b = this.allocBuf(x.dtype, sizeOf(outShape));
+    const O = sizeOf(outShape);
+    if (O === 0) return b;
+    const [kd, [ks]] = coalesce(outShape, [keep.map((i) => x.strides[i]!)]);
+    const [rd, [rs]] = coalesce(axes.map((i) => x.shape[i]!), [axes.map((i) => x.strides[i]!)]);
+    const R = sizeOf(rd);
+    if (kd.length > 8 || rd.length > 8) throw new Error(`${this.name} backend: reduction over a view with too many non-mergeable dimensions (shape ${shapeStr(x.shape)})`);
+    const f32 = x.dtype === 'float32';
+    let mode = 0;
+    if (f32 && R > 0 && rd.length > 0 && rs![rd.length - 1] === 1) mode = 1;
+    else if (f32 && op !== 1 && R > 0 && kd.length > 0 && ks![kd.length - 1] === 1 && kd[kd.length - 1]! >= 8) mode = 2;
+    const cs = Math.max(1, Math.floor(CHUNK / Math.max(1, R)));
+    const words = [op, DT_CODE[x.dtype], mode, O, cs, this.ptrOf(x), b.ptr, kd.length, rd.length, ...kd, ...ks!, ...rd, ...rs!];
+    let chunks: number;
+    if (mode === 2) {
+      const W = kd[kd.length - 1]!;
+      chunks = (O / W) * Math.ceil(W / COLS_BLOCK);
+    } else chunks = Math.ceil(O / cs);
+    this.run('reduce', words, chunks);
+    return b;
+  }
+
+  private argReduce(op: number, x: View, axis: number): Buf {
+    const keep = x.shape.map((_, i) => i).filter((i) => i !== axis);
+    const outShape = keep.map((i) => x.shape[i]!);
+    const b = this.allocBuf('int32', sizeOf(outShape));
+    const O = sizeOf(outShape), L = x.shape[axis]!;
+    if (O === 0) return b;
+    const [kd, [ks]] = coalesce(outShape, [keep.map((i) => x.strides[i]!)]);
+    const cs = Math.max(1, Math.floor(CHUNK / Math.max(1, L)));
+    this.run('argReduce', [op, DT_CODE[x.dtype], O, cs, this.ptrOf(x), b.ptr, L, x.strides[axis]!, kd.length, ...kd, ...ks!], Math.ceil(O / cs));
+    return b;
+  }
+
+  private cumsum(x: View, axis: number): Buf {
+    const n = sizeOf(x.shape);
+    const b = this.allocBuf(x.dtype, n);
+    if (n === 0) return b;
+    const [src, tmp] = this.dense(x);
+    const L = x.shape[axis]!, inner = sizeOf(x.shape.slice(axis + 1)), outer = sizeOf(x.shape.slice(0, axis));
+    this.run('cumsum', [DT_CODE[x.dtype], outer, L, inner, src, b.ptr], outer * Math.ceil(inner / COLS_BLOCK));
+    if (tmp) this.free(tmp);
+    return b;
+  }
+
+  private ensureGemmScratch(): number {
+    if (!this.gemmScratch) this.gemmScratch = this.heap.alloc(GEMM_SCRATCH * this.threads)[0];
+    return this.gemmScratch;
+  }
+
+  private matmul(a: View, bv: View): Buf {
+    const nd = a.shape.length;
+    const M = a.shape[nd - 2]!, K = a.shape[nd - 1]!, N = bv.shape[nd - 1]!;
+    const batchShape = a.shape.slice(0, nd - 2);
+    const batch = sizeOf(batchShape);
+    const out = this.allocBuf(a.dtype, batch * M * N);
+    if (batch * M * N === 0) return out;
+    // element offsets of each batch's matrices (broadcast batch dimensions have stride 0)
+    const offA = stridedOffsets(batchShape, a.strides.slice(0, nd - 2), a.offset);
+    const offB = stridedOffsets(batchShape, bv.strides.slice(0, nd - 2), bv.offset);
+    const offs = this.allocBuf('int32', 2 * batch);
+    const w = this.typed(offs) as Int32Array;
+    w.set(offA, 0);
+    w.set(offB, batch);
+    // chunks: (batch, rows, cols); split a single large product so every thread gets work
+    const flops = 2 * M * N * K;
+    let mch = M, nch = N;
+    const want = this.threads > 1 && flops * batch > 4e6 ? Math.ceil((3 * this.threads) / batch) : 1;
+    if (want > 1) {
+      const nSplit = Math.min(want, Math.max(1, Math.floor(N / 64)));
+      nch = Math.ceil(N / nSplit / NR) * NR;
+      const mSplit = Math.min(Math.ceil(want / Math.ceil(N / nch)), Math.max(1, Math.floor(M / 32)));
+      mch = Math.ceil(M / mSplit / MR) * MR;
+    }
+    const mChunks = Math.ceil(M / mch), nChunks = Math.ceil(N / nch);
+    const scratch = this.ensureGemmScratch();
+    this.run('gemm', [
+      live(a.buf).ptr, a.strides[nd - 2]!, a.strides[nd - 1]!, live(bv.buf).ptr, bv.strides[nd - 2]!, bv.strides[nd - 1]!,
+      out.ptr, M, N, K, offs.ptr, offs.ptr + 4 * batch, mChunks, nChunks, mch, nch, scratch, GEMM_SCRATCH,
+    ], batch * mChunks * nChunks);
+    this.free(offs);
+    return out;
+  }
+
+  private convWords(src: number, strides: readonly number[], N: number, C: number, H: number, W: number, p: Im2colParams, pad: number, out: number): [number[], number] {
+    const [kh, kw] = p.kernel, [sh, sw] = p.stride, [ph, pw] = p.padding, [dh, dw] = p.dilation;
+    const oh = Math.floor((H + 2 * ph - dh * (kh - 1) - 1) / sh) + 1, ow = Math.floor((W + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+    const per = Math.max(1, Math.floor(CHUNK / Math.max(1, kh * kw * oh * ow)));
+    return [[src, ...strides, N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, pad, out, per], Math.ceil((N * C) / per)];
+  }
+
+  private im2col(x: View, p: Im2colParams): Buf {
+    const [N, C, H, W] = x.shape as [number, number, number, number];
+    const [kh, kw] = p.kernel;
+    const oh = Math.floor((H + 2 * p.padding[0] - p.dilation[0] * (kh - 1) - 1) / p.stride[0]) + 1;
+    const ow = Math.floor((W + 2 * p.padding[1] - p.dilation[1] * (kw - 1) - 1) / p.stride[1]) + 1;
+    const b = this.allocBuf(x.dtype, N * C * kh * kw * oh * ow);
+    if (b.size === 0) return b;
+    const padBits = x.dtype === 'int32' ? Math.trunc(p.padValue) | 0 : f32Bits(p.padValue);
+    const [words, chunks] = this.convWords(this.ptrOf(x), x.strides, N, C, H, W, p, padBits, b.ptr);
+    if (x.dtype === 'bool') throw new Error(`${this.name} backend: im2col of bool tensors is not supported`);
+    this.run('im2col', words, chunks);
+    return b;
+  }
+
+  private col2im(cols: View, p: Im2colParams, C: number, H: number, W: number): Buf {
+    const N = cols.shape[0]!;
+    const b = this.allocBuf(cols.dtype, N * C * H * W);
+    if (b.size === 0) return b;
+    if (cols.dtype !== 'float32') throw new Error(`${this.name} backend: col2im expects float32, got ${cols.dtype}`);
+    const [src, tmp] = this.dense(cols);
+    const [words, chunks] = this.convWords(src, [0, 0, 0, 0], N, C, H, W, p, 0, b.ptr);
+    this.run('col2im', words, chunks);
+    if (tmp) this.free(tmp);
+    return b;
+  }
+
+  private lu(a: View, what: 'inverse' | 'logAbsDet' | 'detSign'): Buf {
+    const [ptr, tmp] = this.dense(a);
+    this.heap.sync();
+    const n = sizeOf(a.shape);
+    const all = Float64Array.from(a.dtype === 'float32' ? new Float32Array(this.heap.memory.buffer, ptr, n) : new Int32Array(this.heap.memory.buffer, ptr, n));
+    if (tmp) this.free(tmp);
+    const res = luBatch(all, a.shape, a.dtype, what);
+    const b = this.allocBuf(a.dtype, res.length);
+    this.typed(b).set(res);
+    return b;
+  }
+}
+
+function live(buf: Buf): WasmBuf {
+  const b = buf as WasmBuf;
+  if (b.freed) throw new Error('wasm backend: use of a freed buffer (a disposed tensor was used)');
+  return b;
+}
+
+function isDense(shape: readonly number[], strides: readonly number[]): boolean {
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== acc) return false;
+    acc *= shape[i]!;
+  }
+  return true;
+}
+
+/** Offset of every index of `shape` (row-major) under `strides`, from `offset`. */
+function stridedOffsets(shape: readonly number[], strides: readonly number[], offset: number): Int32Array {
+  const n = sizeOf(shape);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let rest = i, off = offset;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      const k = rest % shape[d]!;
+      rest = Math.floor(rest / shape[d]!);
+      off += k * strides[d]!;
+    }
+    out[i] = off;
+  }
+  return out;
+}
+
+const f32buf = new Float32Array(1);
+const i32buf = new Int32Array(f32buf.buffer);
+function f32Bits(v: number): number {
+  f32buf[0] = v;
+  return i32buf[0]!;
+}

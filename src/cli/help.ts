@@ -1,0 +1,138 @@
+/**
+ * The help texts of the command line, and the metric names they list. Kept apart from the
+ * commands so that `genlab --help` and usage errors answer without loading the library.
+ */
+
+export interface MetricInfo {
+  name: string;
+  description: string;
+  kind: 'points' | 'images' | 'both';
+  /** Needs the model (a likelihood), not just samples. */
+  needsModel?: boolean;
+}
+
+export const METRICS: readonly MetricInfo[] = [
+  { name: 'sw', kind: 'points', description: 'sliced Wasserstein-2 distance from samples to held-out data (256 random directions; lower is better)' },
+  { name: 'mmd', kind: 'points', description: 'squared MMD with a Gaussian kernel (median bandwidth) between samples and held-out data (lower is better)' },
+  { name: 'modes', kind: 'points', description: 'Gaussian mixtures (8gaussians, grid, ring): modes captured and share of high-quality samples (within 3 std)' },
+  { name: 'nll', kind: 'both', needsModel: true, description: 'held-out negative log-likelihood in nats per example (flows exact; diffusion through the probability-flow ODE; slow)' },
+  { name: 'bpd', kind: 'images', needsModel: true, description: 'held-out bits per dimension (8-bit pixels; an upper bound for dequantised flows)' },
+];
+
+export const MAIN_HELP = `genlab — deep generative models in TypeScript
+
+Usage:
+  genlab <command> [options]          (genlab <command> --help for each)
+
+Commands:
+  train <preset|model> --data <set>   train a model, with a progress bar, checkpoints and metrics
+  sample <run>                        draw samples: pictures, CSV, animations of the trajectory
+  eval <run>                          metrics against held-out data
+  list [models|presets|samplers|datasets|metrics]
+  info <run>                          what a run holds
+
+Examples:
+  genlab train edm-moons              a small diffusion model on two moons (about a minute)
+  genlab sample runs/edm-moons --animate runs/edm-moons/trajectory.gif
+  genlab eval runs/edm-moons
+  genlab list presets`;
+
+export const TRAIN_HELP = `genlab train — train a generative model, or resume a run
+
+Usage:
+  genlab train <preset|model> [--data <set|path>] [options]
+  genlab train --resume <run> [--steps n] [--set train.key=value …]
+
+<preset> is a file in presets/ (see 'genlab list presets') or a path to a preset .json;
+<model> is a model family (see 'genlab list models'), trained with its defaults.
+
+Options:
+  --data <set|path>     a built-in data set (see 'genlab list datasets'), a folder of PNG
+                        images, a .csv file of points, or a folder of MNIST-style IDX files
+  --data-path <dir>     where to look for mnist / fashion-mnist / digits
+  --config <file.json>  a preset-shaped JSON merged over the preset
+  --set key=value       change any field of the run config, by dotted path; repeatable
+                        (e.g. --set train.lr=3e-4 --set model.net.hidden=64 --set data.size=5000)
+  --steps <n>           total training steps (train.steps); with --resume, extends the run
+  --seed <n>            seed of initialisation, data order and training noise (train.seed)
+  --out <dir>           the run directory (default runs/<preset or model>, numbered if taken)
+  --resume              continue the run in <run> (or --out) exactly where its checkpoint left off
+  --backend <name>      compute backend (cpu, wasm, …)
+  --quiet               no progress output
+  -h, --help            this help
+
+Writes <out>/config.json (the resolved config), <out>/checkpoint/ (weights, EMA weights,
+optimizer and trainer state; every train.checkpointEvery steps and at the end, atomically),
+<out>/metrics.jsonl (one JSON line per train.logEvery steps) and pictures of samples.
+Ctrl-C stops after the current step and saves a checkpoint (exit code 130); a NaN or infinite
+loss stops the run (exit code 1) and leaves the last checkpoint as it was.
+
+Examples:
+  genlab train edm-moons
+  genlab train ddpm-moons --steps 3000 --set train.lr=2e-3 --out runs/ddpm
+  genlab train diffusion --data 8gaussians --set model.net.hidden=64
+  genlab train realnvp --data my-points.csv
+  genlab train --resume runs/ddpm --steps 5000`;
+
+export const SAMPLE_HELP = `genlab sample — draw samples from a trained model
+
+Usage:
+  genlab sample <run> [options]
+
+Options:
+  --sampler <name>     sampler (default: the model's; 'genlab list samplers' shows them all)
+  --steps <n>          number of sampler steps (default: the model's)
+  --guidance <w>       classifier-free guidance weight (class-conditional diffusion models)
+  --class <k>          draw class k only (class-conditional models)
+  --temperature <t>    temperature of the base distribution (flows)
+  --n <count>          how many samples (default 2000 points or 64 images)
+  --seed <s>           seed of the sampling noise (default 0)
+  --out <file>         .png picture (default <run>/sample.png); .csv for points writes the numbers
+  --animate <file>     also write the sampling trajectory from noise to data: .gif, or .png (APNG)
+  --weights ema|train  the EMA weights (default) or the last training weights
+  --backend <name>     compute backend
+  -h, --help           this help
+
+Examples:
+  genlab sample runs/edm-moons --sampler euler --steps 30 --out euler.png
+  genlab sample runs/edm-moons --animate trajectory.gif
+  genlab sample runs/fashion --class 7 --guidance 2 --n 36`;
+
+export const EVAL_HELP = `genlab eval — measure a trained model (or a file of samples) against held-out data
+
+Usage:
+  genlab eval <run> [--metrics m1,m2,…] [options]
+  genlab eval <samples.csv> --data <set|path> [--metrics …]
+
+Metrics (see 'genlab list metrics'):
+${METRICS.map((m) => `  ${m.name.padEnd(6)} ${m.description}`).join('\n')}
+Default: sw,mmd (and modes on Gaussian mixtures) for points; nll / bpd for families with a cheap
+likelihood (flows).
+
+Options:
+  --metrics <list>   comma-separated metric names
+  --data <set|path>  the reference data (default: the run's own held-out data)
+  --n <count>        samples to draw / held-out items to score (default 2000 points, 256 images)
+  --seed <s>         seed of the sampling noise (default 0)
+  --sampler <name>   sampler for the samples (default: the model's)
+  --steps <n>        sampler steps
+  --out <file.json>  where to write the results (default <run>/eval.json)
+  --backend <name>   compute backend
+  -h, --help         this help
+
+Examples:
+  genlab eval runs/edm-moons
+  genlab eval runs/edm-moons --metrics sw,mmd --sampler euler --steps 10
+  genlab eval my-samples.csv --data moons`;
+
+export const LIST_HELP = `genlab list — what genlab can train, sample and measure
+
+Usage:
+  genlab list [models|presets|samplers|datasets|metrics]
+
+Without an argument, lists everything.`;
+
+export const INFO_HELP = `genlab info — describe a run: model, data, training progress, latest metrics, files
+
+Usage:
+  genlab info <run>`;

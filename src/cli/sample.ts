@@ -1,0 +1,135 @@
+/** `genlab sample`: draw samples from a trained run, as a picture, a CSV of points, or an animation. */
+import { extname, join, resolve } from 'node:path';
+import { Generator, full, type Tensor } from '../core/index.ts';
+import { writeFileAtomic } from '../nn/io/files.ts';
+import type { SampleOptions } from '../models/registry.ts';
+import { pointsRange } from '../viz/plot.ts';
+import { progressBar } from '../train/progress.ts';
+import { SAMPLE_HELP } from './help.ts';
+import { parse, intOption, numOption } from './args.ts';
+import { UsageError, CliError, describeFsError, displayPath } from './errors.ts';
+import { loadRun } from './run.ts';
+import { loadData } from './data.ts';
+import { drawSamples, referencePoints } from './metrics.ts';
+import { pointsFigure, imagesFigure, frameFigure, writePng, writeAnimation } from './pictures.ts';
+import { Reporter } from './term.ts';
+import { selectBackend } from './backend.ts';
+import type { PngImage } from '../data/png.ts';
+
+
+
+export async function sampleCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse('sample', argv, {
+    sampler: { type: 'string' },
+    steps: { type: 'string' },
+    guidance: { type: 'string' },
+    class: { type: 'string' },
+    temperature: { type: 'string' },
+    n: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    animate: { type: 'string' },
+    weights: { type: 'string' },
+    backend: { type: 'string' },
+    quiet: { type: 'boolean' },
+  }, { positionals: [1, 1] });
+  if (values.help) {
+    console.log(SAMPLE_HELP);
+    return 0;
+  }
+  selectBackend('sample', values.backend);
+  if (values.weights !== undefined && values.weights !== 'ema' && values.weights !== 'train') throw new UsageError(`--weights must be 'ema' or 'train', got '${values.weights}'`, 'sample');
+  const run = await loadRun(positionals[0]!, { weights: (values.weights as 'ema' | 'train' | undefined) ?? 'ema' });
+  const { family, model, config } = run;
+  const spec = config.dataSpec;
+  const points = spec.kind === 'points';
+
+  const sampler = values.sampler;
+  if (sampler !== undefined && !family.samplers.includes(sampler)) {
+    throw new UsageError(`unknown sampler '${sampler}' for the '${family.name}' family (available: ${family.samplers.join(', ')})`, 'sample');
+  }
+  const n = intOption('sample', 'n', values.n) ?? (points ? 2000 : 64);
+  const seed = intOption('sample', 'seed', values.seed, 0) ?? 0;
+  const opts: SampleOptions = {};
+  if (sampler) opts.sampler = sampler;
+  const steps = intOption('sample', 'steps', values.steps);
+  if (steps !== undefined) opts.steps = steps;
+  const guidance = numOption('sample', 'guidance', values.guidance);
+  const cls = intOption('sample', 'class', values.class, 0);
+  if ((guidance !== undefined || cls !== undefined) && !spec.numClasses) {
+    throw new UsageError(`--class and --guidance need a class-conditional model; this one was trained on unlabelled data (${config.data.name})`, 'sample');
+  }
+  if (cls !== undefined && cls >= spec.numClasses!) throw new UsageError(`--class must be in 0…${spec.numClasses! - 1}, got ${cls}`, 'sample');
+  if (guidance !== undefined) opts.guidance = guidance;
+  let classes: Tensor | undefined;
+  if (cls !== undefined) opts.classes = classes = full([n], cls, { dtype: 'int32' });
+  const temperature = numOption('sample', 'temperature', values.temperature);
+  if (temperature !== undefined) opts.temperature = temperature;
+
+  const out = resolve(values.out ?? join(run.dir, 'sample.png'));
+  const ext = extname(out).toLowerCase();
+  if (ext !== '.png' && !(ext === '.csv' && points)) throw new UsageError(`--out must end in .png${points ? ' or .csv' : ''}, got '${values.out}'`, 'sample');
+  if (values.animate && !/\.(gif|png|apng)$/i.test(values.animate)) throw new UsageError(`--animate must end in .gif or .png (APNG), got '${values.animate}'`, 'sample');
+
+  // a window that holds the data (for points), shared by the picture and every animation frame
+  let ref: Float32Array | null = null;
+  if (points) {
+    try {
+      ref = referencePoints((await loadData(config.data)).heldOut);
+    } catch {
+      ref = null; // the data are not at hand: plot the samples alone
+    }
+  }
+  const rep = new Reporter(!!process.stderr.isTTY, !!values.quiet);
+  const frames: { values: Float32Array; step: number; total: number }[] = [];
+  const t0 = performance.now();
+  opts.onStep = ({ step, total, x }) => {
+    if (values.animate) frames.push({ values: Float32Array.from(x.dataSync()), step, total });
+    const el = (performance.now() - t0) / 1000;
+    rep.bar(progressBar({ step, total, loss: NaN, lr: NaN, stepsPerSec: step / el, etaSec: ((total - step) * el) / step, elapsedSec: el }, rep.columns - 1).replace(/ loss NaN · lr NaN ·/, ''));
+  };
+  let samples: Float32Array;
+  try {
+    samples = await drawSamples(family, model, n, new Generator(seed), opts);
+  } finally {
+    classes?.dispose();
+    rep.endBar();
+  }
+  const secs = (performance.now() - t0) / 1000;
+
+  const rel = displayPath;
+  const what = `${n} ${points ? 'points' : 'images'} from ${family.name} (step ${run.step}, ${run.ema ? 'EMA' : 'training'} weights${sampler ? `, ${sampler}` : ''}${steps ? `, ${steps} steps` : ''}) in ${secs.toFixed(1)} s`;
+  const nonFinite = samples.reduce((c, v) => c + (Number.isFinite(v) ? 0 : 1), 0);
+  if (nonFinite) rep.warn(`warning: ${nonFinite} sample values are NaN or infinite`);
+  try {
+    if (ext === '.csv') {
+      const d = spec.shape[0]!;
+      const lines = [Array.from({ length: d }, (_, j) => `x${j}`).join(',')];
+      for (let i = 0; i < n; i++) lines.push(Array.from(samples.subarray(i * d, (i + 1) * d)).join(','));
+      await writeFileAtomic(out, `${lines.join('\n')}\n`);
+    } else if (points) {
+      await writePng(out, pointsFigure(samples, ref ?? samples, { title: `${sampler ?? 'samples'}${steps ? `, ${steps} steps` : ''}`, range: pointsRange([ref ?? samples]) }));
+    } else {
+      await writePng(out, imagesFigure(samples, spec, n));
+    }
+  } catch (err) {
+    throw new CliError(describeFsError(err, 'write', out), { cause: err });
+  }
+  rep.info(`${what} → ${rel(out)}`);
+
+  if (values.animate) {
+    if (frames.length === 0) throw new CliError(`the '${family.name}' family samples in one pass: there is no trajectory to animate`);
+    const file = resolve(values.animate);
+    const range = points ? pointsRange([ref ?? frames[frames.length - 1]!.values]) : null;
+    const keep = frames.length > 60 ? frames.filter((_, i) => i % Math.ceil(frames.length / 60) === 0 || i === frames.length - 1) : frames;
+    const imgs: PngImage[] = keep.map((f) => frameFigure(f.values, spec, n, range, `step ${f.step}/${f.total}`, ref));
+    try {
+      await writeAnimation(file, imgs);
+    } catch (err) {
+      throw new CliError(describeFsError(err, 'write', file), { cause: err });
+    }
+    rep.info(`trajectory: ${imgs.length} frames → ${rel(file)}`);
+  }
+  return 0;
+}
+
