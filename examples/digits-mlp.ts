@@ -1,6 +1,6 @@
 /**
- * The main job, for now: train a small MLP on the 8×8 digits that ship with genlab and print its
- * test accuracy. Usage: `npm start [-- --steps 600 --seed 0]`.
+ * Train a small MLP on the 8×8 digits that ship with genlab and print its test accuracy.
+ * Usage: `npm run example:digits [-- --steps 600 --seed 0]`.
  */
 import { parseArgs } from 'node:util';
 import { Generator } from '../src/index.ts';

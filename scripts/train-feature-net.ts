@@ -46,22 +46,9 @@ const name = values.dataset as MnistLikeName;
 if (name !== 'mnist' && name !== 'fashion-mnist') throw new Error(`--dataset must be mnist or fashion-mnist, got ${values.dataset}`);
 const steps = Number(values.steps), batchSize = Number(values.batch), seed = Number(values.seed), lr = Number(values.lr);
 
-// backend: wasm when it exists (registered by its module), else the reference cpu backend
-let backend = values.backend ?? 'auto';
-if (backend === 'auto' || backend === 'wasm') {
-  if (!backendNames().includes('wasm')) await import('../src/backends/wasm/index.ts' as string).catch(() => null);
-  if (backendNames().includes('wasm')) {
-    try {
-      setBackend('wasm');
-      backend = 'wasm';
-    } catch (e) {
-      if (backend === 'wasm') throw e;
-      backend = 'cpu';
-    }
-  } else if (backend === 'wasm') throw new Error('the wasm backend is not available');
-  else backend = 'cpu';
-}
-if (backend === 'cpu') setBackend('cpu');
+// backend: wasm where it is registered (importing genlab does, in Node), else the reference cpu backend
+const backend = values.backend ?? (backendNames().includes('wasm') ? 'wasm' : 'cpu');
+setBackend(backend);
 console.log(`backend: ${backend}`);
 
 const load = (split: 'train' | 'test') => loadMnistLike(name, split, values.data ? { path: values.data } : {});

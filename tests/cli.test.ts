@@ -49,7 +49,7 @@ test('unknown commands, models, data sets, samplers, metrics and backends list t
 test('list names every family, sampler, data set, preset and metric with a description', async () => {
   const r = await genlab(['list'], scratch());
   assert.equal(r.code, 0, r.stderr);
-  for (const name of ['diffusion', 'realnvp', 'glow', 'maf', 'cnf', 'heun', 'dpmpp2m', 'ddim', 'inverse', 'moons', '8gaussians', 'fashion-mnist', 'edm-moons', 'sw', 'bpd']) {
+  for (const name of ['diffusion', 'realnvp', 'glow', 'maf', 'cnf', 'heun', 'dpmpp2m', 'ddim', 'inverse', 'moons', '8gaussians', 'fashion-mnist', 'edm-moons', 'swd', 'fid', 'bpd']) {
     assert.match(r.stdout, new RegExp(`\\n  ${name} +\\S.{10,}`), `no line for ${name}`);
   }
 });
@@ -103,7 +103,7 @@ test('trains on a CSV of points (a flow) and on a folder of PNG images (diffusio
   assert.equal(flow.code, 0, flow.stderr);
   assert.match(flow.stdout, /realnvp .* on pts\.csv \(300 points\)/);
   const fe = JSON.parse(readFileSync(join(dir, 'flow', 'eval.json'), 'utf8')) as Record<string, number>;
-  assert.ok(Number.isFinite(fe.sw) && Number.isFinite(fe.nll), JSON.stringify(fe));
+  assert.ok(Number.isFinite(fe.swd) && Number.isFinite(fe.nll), JSON.stringify(fe));
   assert.equal(imgs.code, 0, imgs.stderr);
   const cfg = JSON.parse(readFileSync(join(dir, 'img', 'config.json'), 'utf8')) as { dataSpec: unknown };
   assert.deepEqual(cfg.dataSpec, { kind: 'images', shape: [1, 8, 8], numClasses: 2 });

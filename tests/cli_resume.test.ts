@@ -22,30 +22,36 @@ function assertSameWeights(a: string, b: string): void {
   }
 }
 
-test('60 steps straight and 30 + resume + 30 give byte-identical weights, EMA and optimizer state', async () => {
+test('60 steps straight and 30 (--until) + resume + 30 give byte-identical weights, EMA and optimizer state', async () => {
   const dir = scratch();
-  const preset = writePreset(dir, 'tiny', { train: { steps: 60, checkpointEvery: 25, evalEvery: 0, logEvery: 10 } });
+  // a cosine schedule, so that the resumed part must also continue the learning rate exactly
+  const preset = writePreset(dir, 'tiny', { train: { steps: 60, schedule: 'cosine', checkpointEvery: 25, evalEvery: 0, logEvery: 10 } });
   const [straight, first] = await Promise.all([
     genlab(['train', preset, '--out', 'a'], dir),
-    genlab(['train', preset, '--out', 'b', '--steps', '30'], dir),
+    genlab(['train', preset, '--out', 'b', '--until', '30'], dir),
   ]);
   assert.equal(straight.code, 0, straight.stderr);
   assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /paused at step 30 of 60; checkpoint saved in b\/checkpoint\ncontinue with: genlab train --resume b/);
   assert.equal(step(join(dir, 'b')), 30);
   const again = await genlab(['train', preset, '--out', 'b'], dir);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /b already holds a run: pass --resume to continue it/);
-  const resumed = await genlab(['train', '--resume', 'b', '--steps', '60'], dir);
+  const resumed = await genlab(['train', '--resume', 'b'], dir);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stdout, /^resuming at step 30: diffusion/);
   assert.equal(step(join(dir, 'b')), 60);
   assertSameWeights(join(dir, 'a'), join(dir, 'b'));
-  // the metrics log continues where the checkpoint was
-  const steps = readFileSync(join(dir, 'b', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
-  assert.deepEqual(steps, [10, 20, 30, 40, 50, 60]);
-  const la = readFileSync(join(dir, 'a', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
-  const lb = readFileSync(join(dir, 'b', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
-  assert.deepEqual(lb, la);
+  // the metrics log continues where the checkpoint was, with the same numbers
+  const log = (d: string) => readFileSync(join(dir, d, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(log('b').map((l) => l.step), [10, 20, 30, 40, 50, 60]);
+  assert.deepEqual(log('b').map((l) => [l.loss, l.lr]), log('a').map((l) => [l.loss, l.lr]));
+  // extending a finished run
+  const more = await genlab(['train', '--resume', 'b', '--steps', '70'], dir);
+  assert.equal(more.code, 0, more.stderr);
+  assert.equal(step(join(dir, 'b')), 70);
+  const done = await genlab(['train', '--resume', 'b'], dir);
+  assert.match(done.stdout, /already at step 70 of 70; pass --steps N/);
 });
 
 test('Ctrl-C saves a checkpoint and exits 130; resuming it matches an uninterrupted run exactly', async () => {

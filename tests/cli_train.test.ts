@@ -32,7 +32,7 @@ test('train writes the resolved config, checkpoints, a metrics line per logging 
   const lines = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(lines.map((l) => l.step), [10, 20, 30, 40]);
   for (const l of lines) assert.ok(Number.isFinite(l.loss) && l.loss > 0 && l.lr > 0 && l.stepsPerSec > 0, JSON.stringify(l));
-  assert.ok(Number.isFinite(lines[1].eval?.sw) && Number.isFinite(lines[3].eval?.sw), JSON.stringify(lines));
+  assert.ok(Number.isFinite(lines[1].eval?.swd) && Number.isFinite(lines[3].eval?.swd), JSON.stringify(lines));
   assert.equal(lines[0].eval, undefined);
   const ck = await loadTrainingCheckpoint(join(run, 'checkpoint'));
   assert.equal(ck.step, 40);
@@ -40,7 +40,7 @@ test('train writes the resolved config, checkpoints, a metrics line per logging 
   assert.ok(ck.ema && Object.keys(ck.ema).length > 0 && Object.keys(ck.ema).every((k) => k in ck.model), 'EMA weights');
   assert.ok(Object.keys(ck.model).includes('layers.0.weight'));
   const ev = JSON.parse(readFileSync(join(run, 'eval.json'), 'utf8'));
-  assert.ok(ev.sw > 0 && ev.swData > 0 && ev.step === 40, JSON.stringify(ev));
+  assert.ok(ev.swd > 0 && ev.swdData > 0 && ev.step === 40, JSON.stringify(ev));
   for (const f of ['samples.png', 'samples/step-000020.png']) {
     const img = await decodePng(readFileSync(join(run, f)));
     assert.ok(img.width > 300 && img.height > 300, f);
@@ -77,20 +77,21 @@ test('sample writes a picture, a CSV of points and an animation of the trajector
 test('eval measures the run against held-out data; info describes it', async () => {
   await trained;
   const [ev, info, bad] = await Promise.all([
-    genlab(['eval', 'run', '--metrics', 'sw,mmd', '--n', '300', '--out', 'ev.json'], dir),
+    genlab(['eval', 'run', '--metrics', 'swd,mmd,kl', '--n', '300', '--out', 'ev.json'], dir),
     genlab(['info', 'run'], dir),
     genlab(['eval', 'run', '--metrics', 'fidd'], dir),
   ]);
   assert.equal(ev.code, 0, ev.stderr);
   assert.match(ev.stdout, /sliced Wasserstein-2 +\d/);
+  assert.match(ev.stdout, /KL\(data ‖ samples\), grid +\d/);
   const res = JSON.parse(readFileSync(join(dir, 'ev.json'), 'utf8'));
-  assert.ok(res.sw > 0 && res.sw < 2 && Number.isFinite(res.mmd), JSON.stringify(res));
+  assert.ok(res.swd > 0 && res.swd < 3 && Number.isFinite(res.mmd.mmd2) && res.kl > 0, JSON.stringify(res));
   assert.equal(res.step, 40);
   assert.equal(info.code, 0, info.stderr);
   assert.match(info.stdout, /model +diffusion \(preset tiny\)/);
   assert.match(info.stdout, /training +step 40 of 40, batch 64, adam/);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /unknown metric 'fidd' \(available: sw, mmd, modes, nll, bpd\)/);
+  assert.match(bad.stderr, /unknown metric 'fidd' \(available: swd, mmd, kl, js, modes, nll, fid, kid, is, pr, bpd\)/);
 });
 
 test('a damaged checkpoint is refused with a clear error naming the file', async () => {

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, randn, Generator, full, type Tensor, memory } from '../src/index.ts';
+import { tensor, randn, Generator, full, type Tensor, memory, setBackend } from '../src/index.ts';
 import { type Denoiser } from '../src/models/diffusion/denoiser.ts';
 import * as S from '../src/models/diffusion/samplers.ts';
 import { karrasSigmas, exponentialSigmas, vpSigmas, linearBetaSchedule, cosineBetaSchedule, ddpmSigmas } from '../src/models/diffusion/schedules.ts';
@@ -14,6 +14,9 @@ import { edm, vp, ve, flowMatching, precondition, type Parameterization } from '
 import { posteriorCoefficients, gaussianKL, discretizedGaussianLogLikelihood, ddpmVlb, denoisingLoss } from '../src/models/diffusion/losses.ts';
 import { odeLogLikelihood } from '../src/models/diffusion/likelihood.ts';
 import { classifierFree } from '../src/models/diffusion/guidance.ts';
+
+// several checks run in float64: on the reference backend (the only one that stores float64)
+setBackend('cpu');
 
 const MU = [1, -2];
 const SD = 0.5;

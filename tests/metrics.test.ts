@@ -152,7 +152,8 @@ test("KID's variance estimate (Sutherland et al. 2017) agrees with the Monte Car
   const mean = vals.reduce((a, v) => a + v, 0) / reps;
   const mcVar = vals.reduce((a, v) => a + (v - mean) ** 2, 0) / (reps - 1);
   const est = vsum / reps;
-  // the sample variance of 400 draws is within ±15% of the truth with high probability
+  // the sample variance of 400 draws is within ±15% of the truth with high probability; the plug-in
+  // estimates of ζ₁, ζ₂ run about 10% low at m = 50 (within Monte Carlo error at m ≥ 200)
   assert.ok(Math.abs(est / mcVar - 1) < 0.25, `estimated variance ${est} vs Monte Carlo ${mcVar}`);
 });
 

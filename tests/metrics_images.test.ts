@@ -83,6 +83,7 @@ test('the MNIST feature network classifies test images and its features move wit
   };
   const base = { fid: fid(ref, clean.features!), kid: kid(real, clean.features!, { rng: kidRng!, subsets: 10, subsetSize: 200 }).value, is: inceptionScore(clean.logits!, { splits: 4 }).value, precision: precisionRecall(real, clean.features!).precision };
   const fTrain = fid(ref, train.features!);
+  assert.ok(fid(ref, ref) < 1e-9, 'FID of the test set against itself');
   assert.ok(fTrain < 1.5 * base.fid + 0.5, `FID(train) ${fTrain} vs FID(test) ${base.fid}`);
   for (const [kind, levels] of [['noise', [0.15, 0.3, 0.6]], ['blur', [0.8, 1.5, 2.5]]] as const) {
     const rows = [base];

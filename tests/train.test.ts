@@ -158,7 +158,7 @@ test('training options: defaults, validation naming the valid keys, and --set ov
 
 test('progress text: a bar with step, loss, rate and ETA; plain log lines', () => {
   const bar = progressBar({ step: 25, total: 100, loss: 0.41234, lr: 1e-3, stepsPerSec: 12.5, etaSec: 6, elapsedSec: 2 }, 100);
-  assert.match(bar, /^ 25\/100 \|█+[ ▏▎▍▌▋▊▉]* *\|  25% loss 0\.4123  · lr 1\.0e-3 ·  12\.5 it\/s · 0:02 < 0:06$/);
+  assert.match(bar, /^ 25\/100 \|█+[ ▏▎▍▌▋▊▉]* *\| {2}25% loss 0\.4123 {2}· lr 1\.0e-3 · {2}12\.5 it\/s · 0:02 < 0:06$/);
   assert.ok(bar.length <= 100);
   assert.equal(formatDuration(3725), '1:02:05');
   const line = logLine({ step: 50, loss: 1.5, lr: 0.002, stepsPerSec: 20, examplesPerSec: 100, elapsedSec: 61, eval: { sw: 0.05 }, time: '' }, 100);

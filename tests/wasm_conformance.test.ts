@@ -94,7 +94,7 @@ function ints(n: number, lo = -6, hi = 7): Int32Array {
 function bools(n: number): Uint8Array {
   return Uint8Array.from(rng.randint(n, 0, 2));
 }
-function valuesOf(dtype: DType, n: number): ArrayLike<number> {
+function valuesOf(dtype: DType, n: number): Float32Array | Int32Array | Uint8Array {
   return dtype === 'float32' ? normals(n, 2) : dtype === 'int32' ? ints(n) : bools(n);
 }
 
@@ -241,6 +241,8 @@ test('concat, gather, scatterAdd and embedSlice on strided operands', () => {
     const x = tensor([1, 2, 3], { backend: be });
     assert.throws(() => x.gather(0, tensor([0, 3], { dtype: 'int32', backend: be })), /gather: index 3 is out of range for dimension 0 of size 3/);
     assert.throws(() => x.scatterAdd(0, tensor([-1], { dtype: 'int32', backend: be }), tensor([1], { backend: be })), /scatterAdd: index -1 is out of range/);
+    // an empty index right after a failure reports nothing stale
+    assert.deepEqual([...x.gather(0, tensor(new Int32Array(0), { dtype: 'int32', backend: be })).shape], [0]);
     x.dispose();
   }
 });

@@ -9,14 +9,23 @@ export interface MetricInfo {
   kind: 'points' | 'images' | 'both';
   /** Needs the model (a likelihood), not just samples. */
   needsModel?: boolean;
+  /** Only for built-in data sets (their reference distribution or feature network). */
+  builtinOnly?: string;
 }
 
+/** The metrics of `genlab eval` (names as src/metrics/evaluate.ts's). */
 export const METRICS: readonly MetricInfo[] = [
-  { name: 'sw', kind: 'points', description: 'sliced Wasserstein-2 distance from samples to held-out data (256 random directions; lower is better)' },
-  { name: 'mmd', kind: 'points', description: 'squared MMD with a Gaussian kernel (median bandwidth) between samples and held-out data (lower is better)' },
-  { name: 'modes', kind: 'points', description: 'Gaussian mixtures (8gaussians, grid, ring): modes captured and share of high-quality samples (within 3 std)' },
-  { name: 'nll', kind: 'both', needsModel: true, description: 'held-out negative log-likelihood in nats per example (flows exact; diffusion through the probability-flow ODE; slow)' },
-  { name: 'bpd', kind: 'images', needsModel: true, description: 'held-out bits per dimension (8-bit pixels; an upper bound for dequantised flows)' },
+  { name: 'swd', kind: 'points', description: 'sliced Wasserstein-2 distance between samples and data (256 random directions; lower is better)' },
+  { name: 'mmd', kind: 'points', description: 'squared MMD with a Gaussian kernel (median bandwidth) between samples and data (lower is better)' },
+  { name: 'kl', kind: 'points', builtinOnly: 'a 2-D set', description: 'KL(data ‖ samples) between 64×64 histograms (built-in 2-D sets)' },
+  { name: 'js', kind: 'points', builtinOnly: 'a 2-D set', description: 'Jensen–Shannon divergence between 64×64 histograms (built-in 2-D sets)' },
+  { name: 'modes', kind: 'points', builtinOnly: '8gaussians, grid or ring', description: 'Gaussian mixtures (8gaussians, grid, ring): modes captured and share of high-quality samples (within 3 std)' },
+  { name: 'nll', kind: 'points', needsModel: true, description: 'held-out negative log-likelihood in nats per point (flows exact; diffusion by the probability-flow ODE, slow)' },
+  { name: 'fid', kind: 'images', builtinOnly: 'mnist or fashion-mnist', description: "Fréchet distance on genlab's own MNIST / Fashion-MNIST feature network (not Inception: compare only genlab FIDs)" },
+  { name: 'kid', kind: 'images', builtinOnly: 'mnist or fashion-mnist', description: 'kernel inception distance on the same features, with its standard error' },
+  { name: 'is', kind: 'images', builtinOnly: 'mnist or fashion-mnist', description: "Inception Score on genlab's classifier" },
+  { name: 'pr', kind: 'images', builtinOnly: 'mnist or fashion-mnist', description: 'precision and recall (k-NN manifolds, k = 3) on the same features' },
+  { name: 'bpd', kind: 'images', needsModel: true, description: 'held-out bits per dimension of 8-bit pixels (an upper bound for dequantised flows; diffusion by the ODE, slow)' },
 ];
 
 export const MAIN_HELP = `genlab — deep generative models in TypeScript
@@ -54,6 +63,9 @@ Options:
   --set key=value       change any field of the run config, by dotted path; repeatable
                         (e.g. --set train.lr=3e-4 --set model.net.hidden=64 --set data.size=5000)
   --steps <n>           total training steps (train.steps); with --resume, extends the run
+                        (and so the learning-rate schedule)
+  --until <step>        stop at this step with a checkpoint; --resume continues exactly as if
+                        the run had not stopped (so does a run stopped with Ctrl-C)
   --seed <n>            seed of initialisation, data order and training noise (train.seed)
   --out <dir>           the run directory (default runs/<preset or model>, numbered if taken)
   --resume              continue the run in <run> (or --out) exactly where its checkpoint left off
@@ -72,6 +84,7 @@ Examples:
   genlab train ddpm-moons --steps 3000 --set train.lr=2e-3 --out runs/ddpm
   genlab train diffusion --data 8gaussians --set model.net.hidden=64
   genlab train realnvp --data my-points.csv
+  genlab train edm-moons --until 1000 --out runs/edm   (then: genlab train --resume runs/edm)
   genlab train --resume runs/ddpm --steps 5000`;
 
 export const SAMPLE_HELP = `genlab sample — draw samples from a trained model
@@ -98,32 +111,35 @@ Examples:
   genlab sample runs/edm-moons --animate trajectory.gif
   genlab sample runs/fashion --class 7 --guidance 2 --n 36`;
 
-export const EVAL_HELP = `genlab eval — measure a trained model (or a file of samples) against held-out data
+export const EVAL_HELP = `genlab eval — measure a trained model (or samples) against a data set
 
 Usage:
   genlab eval <run> [--metrics m1,m2,…] [options]
   genlab eval <samples.csv> --data <set|path> [--metrics …]
+  genlab eval <folder of PNGs> --data mnist|fashion-mnist [--metrics fid,kid,is,pr]
 
 Metrics (see 'genlab list metrics'):
 ${METRICS.map((m) => `  ${m.name.padEnd(6)} ${m.description}`).join('\n')}
-Default: sw,mmd (and modes on Gaussian mixtures) for points; nll / bpd for families with a cheap
-likelihood (flows).
+Default: swd,mmd (and modes on Gaussian mixtures, nll for flows) on points; fid,kid on MNIST and
+Fashion-MNIST (and bpd for flows).
 
 Options:
-  --metrics <list>   comma-separated metric names
-  --data <set|path>  the reference data (default: the run's own held-out data)
-  --n <count>        samples to draw / held-out items to score (default 2000 points, 256 images)
-  --seed <s>         seed of the sampling noise (default 0)
-  --sampler <name>   sampler for the samples (default: the model's)
-  --steps <n>        sampler steps
-  --out <file.json>  where to write the results (default <run>/eval.json)
-  --backend <name>   compute backend
-  -h, --help         this help
+  --metrics <list>    comma-separated metric names
+  --data <set|path>   the reference data (default: the run's own data)
+  --data-path <dir>   where to look for mnist / fashion-mnist
+  --n <count>         samples to draw (default 2000 points, 1000 images)
+  --seed <s>          seed of the sampling noise and the metrics' draws (default 0)
+  --sampler <name>    sampler for the samples (default: the model's)
+  --steps <n>         sampler steps
+  --out <file.json>   where to write the results (default <run>/eval.json)
+  --backend <name>    compute backend
+  -h, --help          this help
 
 Examples:
   genlab eval runs/edm-moons
-  genlab eval runs/edm-moons --metrics sw,mmd --sampler euler --steps 10
-  genlab eval my-samples.csv --data moons`;
+  genlab eval runs/edm-moons --metrics swd,kl --sampler euler --steps 10
+  genlab eval my-samples.csv --data moons
+  genlab eval runs/fashion --metrics fid,kid,pr --n 2000`;
 
 export const LIST_HELP = `genlab list — what genlab can train, sample and measure
 

@@ -10,10 +10,6 @@ import { datasetList } from './data.ts';
 import { presetNames, readPreset, loadRun } from './run.ts';
 import { METRICS, LIST_HELP, INFO_HELP } from './help.ts';
 
-
-
-
-
 const SECTIONS = ['models', 'presets', 'samplers', 'datasets', 'metrics'] as const;
 
 /** One-line descriptions of the samplers that are not diffusion samplers. */

@@ -19,7 +19,7 @@ const VERBS: Record<string, { load: () => Promise<Command>; help: string }> = {
 
 export { MAIN_HELP };
 
-function firstLine(err: unknown): string {
+function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     return await (await cmd.load())(rest);
   } catch (err) {
     const code = err instanceof UsageError || err instanceof CliError ? err.exitCode : 1;
-    console.error(`genlab ${verb}: error: ${firstLine(err)}`);
+    console.error(`genlab ${verb}: error: ${messageOf(err)}`);
     if (debug && err instanceof Error) console.error(err.stack);
     return code;
   }

@@ -1,7 +1,8 @@
 /**
- * The metrics the command line computes (through src/metrics/): on 2-D points, the sliced
- * Wasserstein distance, MMD and (for Gaussian mixtures) the modes captured, against held-out data;
- * held-out NLL / bits per dimension for families with a likelihood.
+ * The metrics the trainer's periodic evaluation and `genlab eval` on a user's own data compute
+ * (through src/metrics/): on points, the sliced Wasserstein distance, MMD and (for Gaussian
+ * mixtures) the modes captured, against held-out data; held-out NLL / bits per dimension for
+ * families with a likelihood. Built-in data sets go through src/metrics/evaluate.ts instead.
  */
 import { Generator, scope, type Tensor } from '../core/index.ts';
 import type { AnyFamily } from '../models/index.ts';
@@ -12,7 +13,6 @@ import { heldOutNll } from '../metrics/likelihood.ts';
 import { toy2d } from '../data/toy2d.ts';
 import { TOY_NAMES, allX } from './data.ts';
 export { METRICS, type MetricInfo } from './help.ts';
-
 
 /** Draw `n` samples in a scope and read them back as one flat array. */
 export async function drawSamples(family: AnyFamily, model: Model, n: number, rng: Generator, opts: SampleOptions = {}): Promise<Float32Array> {
@@ -29,7 +29,7 @@ export function pointMetrics(names: readonly string[], samples: Float32Array, re
   const out: Record<string, number> = {};
   const finite = samples.every(Number.isFinite);
   const x = points(samples, d), y = points(ref, d);
-  if (names.includes('sw')) out.sw = finite ? slicedWasserstein(x, y, { rng: new Generator(12345), projections: 256 }) : NaN;
+  if (names.includes('swd')) out.swd = finite ? slicedWasserstein(x, y, { rng: new Generator(12345), projections: 256 }) : NaN;
   if (names.includes('mmd')) out.mmd = finite ? mmdRbf(points(samples.subarray(0, 2000 * d), d), points(ref.subarray(0, 2000 * d), d)).mmd2 : NaN;
   if (names.includes('modes')) {
     const entry = toy2d[TOY_NAMES[dataName] ?? dataName];

@@ -27,7 +27,7 @@ export function imagesFigure(values: Float32Array, spec: DataSpec, n: number): P
 export function frameFigure(values: Float32Array, spec: DataSpec, n: number, range: PlotRange | null, title: string, ref?: Float32Array | null): PngImage {
   if (spec.kind === 'points') {
     const back = ref ? [{ points: ref, color: [225, 225, 225] as const }] : [];
-    return scatterPlot([...back, { points: values, color: COLORS.model }], { width: 360, height: 360, range: range!, title });
+    return scatterPlot([...back, { points: values, color: COLORS.model, radius: 1.3 }], { width: 280, height: 280, range: range!, title });
   }
   return imagesFigure(values.map((v) => Math.max(-1, Math.min(1, v))), spec, n);
 }

@@ -3,7 +3,7 @@ import { extname, join, resolve } from 'node:path';
 import { Generator, full, type Tensor } from '../core/index.ts';
 import { writeFileAtomic } from '../nn/io/files.ts';
 import type { SampleOptions } from '../models/registry.ts';
-import { pointsRange } from '../viz/plot.ts';
+import { pointsRange, type PlotRange } from '../viz/plot.ts';
 import { progressBar } from '../train/progress.ts';
 import { SAMPLE_HELP } from './help.ts';
 import { parse, intOption, numOption } from './args.ts';
@@ -15,8 +15,6 @@ import { pointsFigure, imagesFigure, frameFigure, writePng, writeAnimation } fro
 import { Reporter } from './term.ts';
 import { selectBackend } from './backend.ts';
 import type { PngImage } from '../data/png.ts';
-
-
 
 export async function sampleCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('sample', argv, {
@@ -120,9 +118,13 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   if (values.animate) {
     if (frames.length === 0) throw new CliError(`the '${family.name}' family samples in one pass: there is no trajectory to animate`);
     const file = resolve(values.animate);
-    const range = points ? pointsRange([ref ?? frames[frames.length - 1]!.values]) : null;
+    // points: each frame's window holds that frame (and the data), so the early, wide noise zooms in onto the data
+    const dataRange = points ? pointsRange([ref ?? frames[frames.length - 1]!.values]) : null;
     const keep = frames.length > 60 ? frames.filter((_, i) => i % Math.ceil(frames.length / 60) === 0 || i === frames.length - 1) : frames;
-    const imgs: PngImage[] = keep.map((f) => frameFigure(f.values, spec, n, range, `step ${f.step}/${f.total}`, ref));
+    const imgs: PngImage[] = keep.map((f) => {
+      const range = points ? widest(dataRange!, pointsRange([f.values], { quantile: 0.02 })) : null;
+      return frameFigure(f.values, spec, n, range, `step ${f.step}/${f.total}`, ref?.subarray(0, 1000));
+    });
     try {
       await writeAnimation(file, imgs);
     } catch (err) {
@@ -133,3 +135,9 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The smallest square window holding both. */
+function widest(a: PlotRange, b: PlotRange): PlotRange {
+  const x0 = Math.min(a.x[0], b.x[0]), x1 = Math.max(a.x[1], b.x[1]), y0 = Math.min(a.y[0], b.y[0]), y1 = Math.max(a.y[1], b.y[1]);
+  const side = Math.max(x1 - x0, y1 - y0), cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+  return { x: [cx - side / 2, cx + side / 2], y: [cy - side / 2, cy + side / 2] };
+}

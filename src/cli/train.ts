@@ -20,8 +20,6 @@ import { pointsRange } from '../viz/plot.ts';
 import { Reporter } from './term.ts';
 import { selectBackend } from './backend.ts';
 
-
-
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
 }
@@ -135,6 +133,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     config: { type: 'string' },
     set: { type: 'string', multiple: true },
     steps: { type: 'string' },
+    until: { type: 'string' },
     seed: { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean' },
@@ -231,7 +230,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const file = join(out, name);
     let metrics: Record<string, number> = {};
     if (points) {
-      metrics = pointMetrics(['sw', 'modes'], samples, ref!, d, data.name);
+      metrics = pointMetrics(['swd', 'modes'], samples, ref!, d, data.name);
       if (d === 2) await writeOrFail('write', file, () => writePng(file, pointsFigure(samples, ref!, { title: `samples, step ${ctx.step}`, range: range! })));
     } else {
       await writeOrFail('write', file, () => writePng(file, imagesFigure(samples, data.spec, evalN)));
@@ -252,8 +251,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     ac.abort();
     rep.warn('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit without saving)');
   };
+  const until = intOption('train', 'until', values.until);
+  if (until !== undefined && until >= o.steps) throw new UsageError(`--until must be less than the run's ${o.steps} steps, got ${until}`, 'train');
   const trainer = new Trainer({
     signal: ac.signal,
+    stopAt: until,
     family, model, loader, options: o, rng: noiseRng, evaluate,
     saveCheckpoint: (snap) => writeOrFail('write a checkpoint in', join(out, CHECKPOINT_DIR), () => saveTrainingCheckpoint(join(out, CHECKPOINT_DIR), snap, config as unknown as RunConfig & Record<string, unknown>)),
     onLog: async (rec: LogRecord) => {
@@ -291,20 +293,29 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
   }
   rep.endBar();
-  if (result.status === 'interrupted') {
-    rep.info(`stopped at step ${result.step} of ${o.steps}; checkpoint saved in ${rel}/${CHECKPOINT_DIR}`);
+  if (result.status === 'paused') {
+    rep.info(`paused at step ${result.step} of ${o.steps}; checkpoint saved in ${rel}/${CHECKPOINT_DIR}`);
     rep.info(`continue with: genlab train --resume ${rel}`);
+    return 0;
+  }
+  if (result.status === 'interrupted') {
+    if (await exists(join(out, CHECKPOINT_DIR, 'meta.json'))) {
+      rep.info(`stopped at step ${result.step} of ${o.steps}; checkpoint saved in ${rel}/${CHECKPOINT_DIR}`);
+      rep.info(`continue with: genlab train --resume ${rel}`);
+    } else {
+      rep.info('stopped before the first step: nothing to save');
+    }
     return EXIT_INTERRUPTED;
   }
 
   // ---- summary --------------------------------------------------------------------------------
   const ev = result.eval ?? {};
   const parts = [`trained ${result.step} steps in ${formatDuration(result.elapsedSec)} (loss ${formatNumber(result.loss)})`];
-  if (ev.sw !== undefined && ref) {
+  if (ev.swd !== undefined && ref) {
     // the noise floor: the same distance between two independent data samples of these sizes
-    const base = pointMetrics(['sw'], allX(data.train, evalN).data, ref, d, data.name).sw!;
-    ev.swData = base;
-    parts.push(`sliced Wasserstein-2 to held-out data ${formatNumber(ev.sw)} (between two data samples: ${formatNumber(base)})`);
+    const base = pointMetrics(['swd'], allX(data.train, evalN).data, ref, d, data.name).swd!;
+    ev.swdData = base;
+    parts.push(`sliced Wasserstein-2 to held-out data ${formatNumber(ev.swd)} (between two data samples: ${formatNumber(base)})`);
   }
   if (ev.modes !== undefined) parts.push(`modes captured ${ev.modes}, high-quality samples ${(100 * ev.highQuality!).toFixed(1)}%`);
   if (ev.nll !== undefined) parts.push(`held-out NLL ${formatNumber(ev.nll)} nats${ev.bpd !== undefined ? ` (${formatNumber(ev.bpd)} bits/dim)` : ''}`);

@@ -9,8 +9,9 @@
  * scipy.linalg.sqrtm on the non-symmetric product, discards imaginary round-off and adds ε·I when
  * the product is singular. Here the symmetric form is used (see {@link traceSqrtProduct}): two
  * symmetric eigen-decompositions by Jacobi rotations in float64, eigenvalues clamped at 0. It
- * equals the scipy value wherever that one is well defined (checked in tests/metrics.test.ts
- * against scipy to 1e-6 relative) and stays exact for rank-deficient covariances.
+ * equals the scipy value wherever that one is well defined (tests/metrics.test.ts: within 1e-6
+ * relative of scipy on committed features; they agree to about 1e-9) and stays exact for
+ * rank-deficient covariances.
  *
  * genlab's image FID runs on its own small classifiers (src/metrics/featureNet.ts), not Inception:
  * its numbers compare only with numbers from the same feature network.

@@ -95,7 +95,8 @@ export interface EvalContext {
 }
 
 export interface TrainResult {
-  status: 'done' | 'interrupted';
+  /** 'paused': stopped at `stopAt` with a checkpoint, to be resumed later. */
+  status: 'done' | 'interrupted' | 'paused';
   step: number;
   /** Mean loss of the last logging window. */
   loss: number;
@@ -129,6 +130,8 @@ export interface TrainerInit {
   onStep?: (p: StepProgress) => void;
   /** Aborting stops the run after the current step, with a checkpoint. */
   signal?: AbortSignal;
+  /** Stop (with a checkpoint) after this step, before `options.steps`: training in parts, resumed exactly. */
+  stopAt?: number;
   /** Wall clock in ms (performance.now by default; tests may pass their own). */
   now?: () => number;
 }
@@ -226,6 +229,10 @@ export class Trainer {
       if (snap.ema && s.ema) this.ema.loadStateDict({ state: snap.ema, hyper: s.ema });
       else this.ema.loadStateDict({ state: Object.fromEntries(this.model.net.namedParameters()), hyper: { decay: this.ema.decay, warmup: this.ema.warmup, numUpdates: 0 } });
     }
+    const n = this.loader.dataset.length;
+    if (s.loader.order && s.loader.order.length !== n) {
+      throw new Error(`the data changed since the checkpoint: its data order covers ${s.loader.order.length} items, the data set now has ${n}`);
+    }
     this.loader.loadState(s.loader);
     this.rng = Generator.fromState(s.rng);
     const gens = new Map(moduleGenerators(this.model.net));
@@ -278,7 +285,8 @@ export class Trainer {
     let lastLoss = NaN, lastEval: Record<string, number> | undefined;
     let savedAt = this.step;
     let gradNorm: number | undefined;
-    while (this.step < total) {
+    const stopAt = Math.min(total, this.init.stopAt ?? total);
+    while (this.step < stopAt) {
       if (this.init.signal?.aborted) {
         if (savedAt !== this.step) await this.checkpoint();
         return { status: 'interrupted', step: this.step, loss: lastLoss, eval: lastEval, elapsedSec: this.elapsedSec() };
@@ -352,6 +360,10 @@ export class Trainer {
         savedAt = this.step;
       }
       lastStepAt = this.now(); // evaluation and checkpoints do not count against the step rate
+    }
+    if (this.step < total) {
+      if (savedAt !== this.step) await this.checkpoint();
+      return { status: 'paused', step: this.step, loss: lastLoss, eval: lastEval, elapsedSec: this.elapsedSec() };
     }
     return { status: 'done', step: this.step, loss: lastLoss, eval: lastEval, elapsedSec: this.elapsedSec() };
   }

@@ -87,11 +87,15 @@ export class Axes {
   /** Pixel row of data y (y grows upwards). */
   py(y: number): number { return this.top + (1 - (y - this.range.y[0]) / (this.range.y[1] - this.range.y[0])) * this.plotHeight; }
 
+  /** Tick values: about one per 70 pixels. */
+  xTicks(): number[] { return niceTicks(...this.range.x, Math.max(2, Math.floor(this.plotWidth / 70))); }
+  yTicks(): number[] { return niceTicks(...this.range.y, Math.max(2, Math.floor(this.plotHeight / 70))); }
+
   /** Grid lines behind the data. */
   grid(): void {
     const c = this.canvas;
-    for (const t of niceTicks(...this.range.x)) c.line(this.px(t), this.top, this.px(t), this.top + this.plotHeight, COLORS.grid);
-    for (const t of niceTicks(...this.range.y)) c.line(this.left, this.py(t), this.left + this.plotWidth, this.py(t), COLORS.grid);
+    for (const t of this.xTicks()) c.line(this.px(t), this.top, this.px(t), this.top + this.plotHeight, COLORS.grid);
+    for (const t of this.yTicks()) c.line(this.left, this.py(t), this.left + this.plotWidth, this.py(t), COLORS.grid);
   }
 
   /** Frame, ticks, labels and title, over the data. */
@@ -106,7 +110,7 @@ export class Axes {
     c.line(l, t + h, l + w, t + h, COLORS.axis);
     c.line(l, t, l, t + h, COLORS.axis);
     c.line(l + w, t, l + w, t + h, COLORS.axis);
-    const xt = niceTicks(...this.range.x), yt = niceTicks(...this.range.y);
+    const xt = this.xTicks(), yt = this.yTicks();
     const xs = xt.length > 1 ? xt[1]! - xt[0]! : 1, ys = yt.length > 1 ? yt[1]! - yt[0]! : 1;
     for (const v of xt) {
       const x = this.px(v);

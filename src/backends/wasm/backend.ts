@@ -22,7 +22,7 @@ const bpe = (d: DType): number => (d === 'bool' ? 1 : 4);
 
 // ew kinds (assembly/elementwise.ts)
 const K_UNARY = 0, K_BINARY = 1, K_WHERE = 2, K_COPY = 3, K_CAST = 4, K_GATHER = 5, K_SCATTER = 6;
-const HDR = 8, NOPS = 4, MAXD = 16;
+const NOPS = 4, MAXD = 16;
 /** Elements per chunk: small enough to share out, large enough to amortise waking a thread. */
 const CHUNK = 32768;
 const CHUNK_HEAVY = 8192;
@@ -257,6 +257,7 @@ export class WasmBackend implements Backend {
       },
       gather: (x, axis, index) => {
         const [b, o] = this.out(x.dtype, index.shape);
+        this.clearIndexError();
         this.ew(K_GATHER, 0, [esl(x.dtype), x.shape[axis]!, x.strides[axis]!, 0], index.shape,
           [o, this.operand(index), this.operand(x, x.strides.map((s, d) => (d === axis ? 0 : s)))]);
         this.checkIndex(b, 'gather', axis, x.shape[axis]!);
@@ -266,6 +267,7 @@ export class WasmBackend implements Backend {
         const b = this.copyView(x);
         const cs = contiguousStrides(x.shape);
         const n = sizeOf(index.shape);
+        this.clearIndexError();
         this.ew(K_SCATTER, 0, [DT_CODE[x.dtype], x.shape[axis]!, cs[axis]!, 0], index.shape,
           [{ ptr: b.ptr, esl: esl(x.dtype), strides: cs.map((s, d) => (d === axis ? 0 : s)) }, this.operand(index), this.operand(src, src.strides)], Math.max(1, n));
         this.checkIndex(b, 'scatterAdd', axis, x.shape[axis]!);
@@ -293,6 +295,10 @@ export class WasmBackend implements Backend {
   private heapWords(): Int32Array {
     this.heap.sync();
     return this.heap.i32;
+  }
+
+  private clearIndexError(): void {
+    this.heapWords()[(ARGS >> 2) + 7] = 0;
   }
 
   /** Throw (and free the output) when a gather/scatter kernel reported an out-of-range index. */

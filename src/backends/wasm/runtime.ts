@@ -150,7 +150,11 @@ export class Heap {
       try {
         this.memory.grow(Math.min(extra, 65536 - have / PAGE));
       } catch {
-        this.memory.grow(need);
+        try {
+          this.memory.grow(need);
+        } catch {
+          throw new Error(`wasm backend: out of memory (could not grow the WebAssembly memory from ${have >> 20} MiB to ${Math.ceil(end / 2 ** 20)} MiB)`);
+        }
       }
       this.views();
     }

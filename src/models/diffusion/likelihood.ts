@@ -8,6 +8,7 @@
 import { type Tensor, type Generator, full, randnLike, rand, enableGrad, autogradGrad, noGrad, tensor } from '../../core/index.ts';
 import { type Denoiser, type Cond, toD } from './denoiser.ts';
 import { odeintDopri5 } from '../ode.ts';
+import { bitsPerDim } from '../../metrics/likelihood.ts';
 
 export interface OdeLikelihoodOptions {
   sigmaMin: number;
@@ -72,9 +73,9 @@ export function odeLogLikelihood(denoise: Denoiser, x: Tensor, opts: OdeLikeliho
 
 /**
  * Bits per dimension of 8-bit data scaled to [−1, 1] from a continuous log-density of the
- * (uniformly dequantised) data: each of the D values has a bin of width 2/256, so
- * bpd = (−log p(x)/D + log 128)/ln 2 (Theis et al. 2016; as in Ho et al. 2020 and Song et al. 2021).
+ * (uniformly dequantised) data: bpd = (−log p(x)/D + log 128)/ln 2 — the canonical
+ * `metrics.bitsPerDim` with the [−1, 1] range.
  */
 export function bitsPerDimFromLogLik(logLik: Tensor, dimsPerExample: number): Tensor {
-  return logLik.neg().div(dimsPerExample).add(Math.log(128)).div(Math.LN2);
+  return bitsPerDim(logLik, dimsPerExample, { range: [-1, 1] });
 }

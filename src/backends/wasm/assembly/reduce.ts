@@ -49,11 +49,27 @@ function runF32(op: i32, p: usize, n: i32): f64 {
     return acc;
   }
   if (op == R_MAX || op == R_MIN) {
-    let m = f32x4.splat(op == R_MAX ? -Infinity : Infinity);
-    for (; i + 4 <= n; i += 4) {
-      const v = v128.load(p + (<usize>i << 2));
-      m = op == R_MAX ? f32x4.max(m, v) : f32x4.min(m, v);
+    // pmax/pmin are one instruction each (f32x4.max is a long NaN-propagating sequence); NaNs are
+    // tracked separately and win at the end, as in the reference
+    const init = f32x4.splat(op == R_MAX ? -Infinity : Infinity);
+    let m0 = init, m1 = init, nan = f32x4.splat(0);
+    if (op == R_MAX) {
+      for (; i + 8 <= n; i += 8) {
+        const v = v128.load(p + (<usize>i << 2)), w = v128.load(p + (<usize>i << 2), 16);
+        m0 = f32x4.pmax(m0, v);
+        m1 = f32x4.pmax(m1, w);
+        nan = v128.or(nan, v128.or(f32x4.ne(v, v), f32x4.ne(w, w)));
+      }
+    } else {
+      for (; i + 8 <= n; i += 8) {
+        const v = v128.load(p + (<usize>i << 2)), w = v128.load(p + (<usize>i << 2), 16);
+        m0 = f32x4.pmin(m0, v);
+        m1 = f32x4.pmin(m1, w);
+        nan = v128.or(nan, v128.or(f32x4.ne(v, v), f32x4.ne(w, w)));
+      }
     }
+    if (v128.any_true(nan)) return NaN;
+    const m = op == R_MAX ? f32x4.pmax(m0, m1) : f32x4.pmin(m0, m1);
     let acc = <f64>f32x4.extract_lane(m, 0);
     acc = fold(op, acc, <f64>f32x4.extract_lane(m, 1));
     acc = fold(op, acc, <f64>f32x4.extract_lane(m, 2));

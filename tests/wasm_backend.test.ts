@@ -1,0 +1,149 @@
+/**
+ * The wasm backend as a whole: it is the default in Node, refuses float64 with a clear message,
+ * returns memory to its allocator (no heap growth over a thousand scoped training steps), gives
+ * the same bits on one thread as on several, runs its relaxed-SIMD build correctly where the
+ * runtime has relaxed SIMD, and lets Node exit while its worker threads wait.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type Tensor, Generator, tensor, randn, scope, noGrad, memory, getBackend, backendNames, createWasmBackend, initWasm, nn } from '../src/index.ts';
+import { getBackendByName } from '../src/core/backend.ts';
+import type { WasmBackend } from '../src/backends/wasm/index.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+test('wasm is the default backend in Node; the reference cpu backend stays available', async () => {
+  assert.ok(backendNames().includes('cpu') && backendNames().includes('wasm'));
+  assert.equal(getBackendByName('wasm').name, 'wasm');
+  const x = tensor([1, 2, 3], { backend: getBackendByName('wasm') });
+  assert.deepEqual(Array.from(await x.mul(x).data()), [1, 4, 9]);
+  await initWasm(); // optional in Node, and harmless
+  assert.throws(() => tensor([1], { dtype: 'float64', backend: getBackendByName('wasm') }), /backend 'wasm' does not support float64 \(it supports float32, int32, bool\)/);
+  assert.throws(() => createWasmBackend({ threads: 0 }), /threads must be a positive integer/);
+  x.dispose();
+});
+
+test('the default backend, when tests run without a preload, is wasm', { skip: getBackend().name !== 'wasm' && 'a preload selected another backend' }, () => {
+  assert.equal(getBackend().name, 'wasm');
+});
+
+test('buffers return to the allocator: memory() counts them, a freed buffer fails loudly', () => {
+  const be = createWasmBackend({ threads: 1, name: 'wasm-mem' });
+  const before = be.memory();
+  const a = tensor(new Float32Array(1000).fill(1), { backend: be });
+  assert.deepEqual(be.memory(), { buffers: before.buffers + 1, bytes: before.bytes + 4000 });
+  const b = a.mul(a);
+  const ptr = (b as unknown as { _storage: { buf: object } })._storage.buf;
+  a.dispose();
+  b.dispose();
+  assert.deepEqual(be.memory(), before);
+  assert.throws(() => be.readSync(ptr), /use of a freed buffer/);
+  // the same size class is reused: no growth from a second round
+  const heap = be.heapBytes;
+  for (let i = 0; i < 50; i++) scope(() => void tensor(new Float32Array(100000), { backend: be }).exp().sum());
+  assert.equal(be.heapBytes, heap);
+  be.dispose();
+});
+
+test('a thousand scoped training steps of a small MLP leave no buffer behind and do not grow the heap', () => {
+  const be = createWasmBackend({ name: 'wasm-steps' });
+  const rng = new Generator(3);
+  const net = new nn.Sequential(new nn.Linear(2, 32, { rng }), new nn.SiLU(), new nn.Linear(32, 32, { rng }), new nn.SiLU(), new nn.Linear(32, 1, { rng }));
+  // the initial weights, copied onto this backend (a Module's parameters live on the default one)
+  const W = net.parameters().map((p) => tensor(p.dataSync(), { shape: [...p.shape], backend: be, requiresGrad: true }));
+  const forward = (x: Tensor) => {
+    let h = x;
+    for (let i = 0; i < W.length; i += 2) {
+      h = h.matmul(W[i]!.mT).add(W[i + 1]!);
+      if (i + 2 < W.length) h = h.silu();
+    }
+    return h;
+  };
+  const x = randn([64, 2], { rng, backend: be });
+  const y = noGrad(() => x.index(null, [0, 1]).mul(x.index(null, [1, 2])));
+  const step = (): number => scope(() => {
+    const d = forward(x).sub(y);
+    const loss = d.mul(d).mean();
+    loss.backward();
+    noGrad(() => {
+      for (const p of W) {
+        p.assign(p.sub(p.grad!.mul(0.05)));
+        p.grad!.dispose();
+        p.grad = null;
+      }
+    });
+    return loss.itemSync();
+  });
+  const first = step();
+  for (let i = 0; i < 20; i++) step(); // warm the size classes
+  const mem = memory(be), heap = be.heapBytes;
+  let last = first;
+  for (let i = 0; i < 1000; i++) last = step();
+  assert.deepEqual(memory(be), mem, 'live buffers and bytes after 1000 steps');
+  assert.equal(be.heapBytes, heap, 'WebAssembly memory did not grow');
+  assert.ok(last < 0.5 * first, `the loop learns: loss ${first} → ${last}`);
+  for (const t of [x, y, ...W]) t.dispose();
+  be.dispose();
+});
+
+test('one thread and several give identical bits (chunks never split a reduction)', async () => {
+  const one = createWasmBackend({ threads: 1, name: 'wasm-1t' }) as WasmBackend;
+  const many = createWasmBackend({ threads: 3, name: 'wasm-3t' }) as WasmBackend;
+  assert.equal(one.threads, 1);
+  const active = await many.ready();
+  if (typeof SharedArrayBuffer !== 'undefined') assert.equal(active, 3, 'three threads start');
+  const rng = new Generator(11);
+  const a = Float32Array.from(rng.normal(300 * 500)), b = Float32Array.from(rng.normal(500 * 260)), big = Float32Array.from(rng.normal(400000));
+  const run = (be: WasmBackend) => scope(() => {
+    const A = tensor(a, { shape: [300, 500], backend: be }), B = tensor(b, { shape: [500, 260], backend: be });
+    const X = tensor(big, { shape: [800, 500], backend: be });
+    return [
+      A.matmul(B), A.mT.mT.matmul(B.mT.contiguous().mT), X.tanh(), X.exp().sum(1), X.sum(0), X.max(0), X.softmax(-1), X.cumsum(0),
+      X.reshape([8, 100, 500]).matmul(A.mT.reshape([1, 500, 300])),
+    ].map((t) => Array.from(t.dataSync()));
+  });
+  const r1 = run(one), r3 = run(many);
+  r1.forEach((v, i) => assert.deepEqual(r3[i], v, `result ${i}`));
+  one.dispose();
+  many.dispose();
+});
+
+function node(args: string[], script: string) {
+  return spawnSync(process.execPath, [...args, '--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60000 });
+}
+
+test('the relaxed-SIMD build agrees with the reference where the runtime has relaxed SIMD', () => {
+  const script = `
+    import { createWasmBackend, tensor } from './src/index.ts';
+    import { getBackendByName } from './src/core/backend.ts';
+    const w = createWasmBackend({ threads: 2 }), cpu = getBackendByName('cpu');
+    if (!w.relaxed) { console.log('no-relaxed'); process.exit(0); }
+    let worst = 0;
+    for (const [M, K, N] of [[37, 300, 29], [8, 8, 8], [130, 67, 260]]) {
+      const a = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), b = Float32Array.from({ length: K * N }, (_, i) => Math.cos(i * 0.7));
+      const c1 = tensor(a, { shape: [M, K], backend: w }).matmul(tensor(b, { shape: [K, N], backend: w }).mT.contiguous().mT).dataSync();
+      const c0 = tensor(a, { shape: [M, K], backend: cpu }).matmul(tensor(b, { shape: [K, N], backend: cpu })).dataSync();
+      for (let i = 0; i < c0.length; i++) worst = Math.max(worst, Math.abs(c1[i] - c0[i]) / K);
+    }
+    console.log(worst < 2 ** -23 ? 'ok' : 'bad ' + worst);
+  `;
+  const r = node(['--experimental-wasm-relaxed-simd'], script);
+  if (r.status !== 0 && /bad option|not allowed/.test(r.stderr)) return; // a runtime without the flag
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.trim(), /^(ok|no-relaxed)$/, r.stdout + r.stderr);
+});
+
+test('Node exits on its own while the worker threads wait for work', () => {
+  const r = node([], `
+    import { createWasmBackend, tensor } from './src/index.ts';
+    const w = createWasmBackend({ threads: 2 });
+    await w.ready();
+    const x = tensor(new Float32Array(200000).fill(2), { backend: w });
+    console.log(x.exp().sum().itemSync() > 0 ? 'done' : 'wrong', w.activeThreads);
+  `);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.signal, null, 'not killed by the timeout');
+  assert.match(r.stdout, /^done 2/);
+});
