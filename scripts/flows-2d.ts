@@ -4,13 +4,15 @@
  *
  *   npx tsx scripts/flows-2d.ts [--steps 1000] [--batch 256] [--lr 1e-3] [--test 5000] [--seed 0]
  *       [--families nice,realnvp,glow,maf,cnf] [--datasets twoMoons,eightGaussians,checkerboard]
- *       [--res 128] [--out runs/flows-2d] [--compare runs/flows-2d-torch/results.json]
+ *       [--res 128] [--out runs/flows-2d] [--compare runs/flows-2d-torch/results.json] [--plot-only]
  *
  * Budget (the defaults): 1000 Adam steps at lr 1e-3 on fresh batches of 256 points, the families'
  * default architectures (src/models/flows/family.ts), held-out NLL on 5000 points. The PyTorch
  * twin, scripts/fixtures/flows_2d_torch.py, builds the same architectures and runs the same budget;
  * with --compare pointing at its results.json, the table shows both NLLs and `compare.png` puts
  * both sets of densities side by side (genlab left, PyTorch right, one row per data set).
+ * Results accumulate in <out>/results.json across invocations; --plot-only trains nothing and only
+ * prints the table and draws the figure from it.
  */
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +35,7 @@ const families = arg('families', 'nice,realnvp,glow,maf,cnf').split(',') as Flow
 const datasets = arg('datasets', 'twoMoons,eightGaussians,checkerboard').split(',') as Toy[];
 const out = arg('out', 'runs/flows-2d');
 const compare = arg('compare', '');
+const plotOnly = process.argv.includes('--plot-only');
 mkdirSync(out, { recursive: true });
 
 interface Entry { family: string; dataset: string; testNll: number; finalLoss: number; seconds: number; finite: boolean; density?: number[] }
@@ -40,7 +43,7 @@ const resultsPath = join(out, 'results.json');
 const results: Entry[] = existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as { results: Entry[] }).results : [];
 
 console.log(`backend ${getBackend().name}; budget: ${steps} steps × batch ${batchSize}, Adam lr ${lr}; held-out ${testSize} points`);
-for (const dataset of datasets) {
+for (const dataset of plotOnly ? [] : datasets) {
   for (const family of families) {
     const r = trainFlow2d({ family, dataset, steps, batchSize, lr, seed, testSize, logEvery: Math.max(1, Math.floor(steps / 5)), onLog: (s, l) => console.log(`  ${family} ${dataset} step ${s}: loss ${l.toFixed(3)}`) });
     const density = densityGrid(r.model, BOUNDS[dataset], res, new Generator(seed + 1));

@@ -12,7 +12,7 @@
  * The change of variables (Dinh et al. 2014, eq. 1): for z = f(x),
  *   log p_X(x) = log p_Z(f(x)) + log|det ∂f/∂x|.
  */
-import { type Tensor, type Generator, zeros } from '../../core/index.ts';
+import { type Tensor, type Generator, zeros, scope, isGradEnabled } from '../../core/index.ts';
 import { Module } from '../../nn/module.ts';
 import { ModuleList } from '../../nn/layers/container.ts';
 
@@ -73,7 +73,7 @@ export class Chain extends Bijector {
     let h = x;
     let logDet: Tensor | null = null;
     for (const b of this.layers) {
-      const r = b.forward(h, ctx, opts);
+      const r = layerScope(() => b.forward(h, ctx, opts));
       h = r.y;
       logDet = logDet ? logDet.add(r.logDet) : r.logDet;
     }
@@ -84,7 +84,7 @@ export class Chain extends Bijector {
     let h = y;
     let logDet: Tensor | null = null;
     for (let i = this.layers.length - 1; i >= 0; i--) {
-      const r = this.layers.at(i).inverse(h, ctx, opts);
+      const r = layerScope(() => this.layers.at(i).inverse(h, ctx, opts));
       h = r.x;
       logDet = logDet ? logDet.add(r.logDet) : r.logDet;
     }
@@ -129,6 +129,16 @@ export class Inverse extends Bijector {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers shared by the bijectors
+
+/**
+ * Run one layer of a chain. Without gradients (evaluation, sampling) it runs in a memory scope of
+ * its own, so that a deep flow frees each layer's intermediates (convolution columns, …) as it
+ * goes instead of holding all of them until the caller's scope ends; with gradients the graph needs
+ * them for backward, so they stay.
+ */
+export function layerScope<T>(fn: () => T): T {
+  return isGradEnabled() ? fn() : scope(fn);
+}
 
 /** Zeros [N] in x's dtype and backend: the log-det of a volume-preserving map. */
 export function zerosLogDet(x: Tensor): Tensor {

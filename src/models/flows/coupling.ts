@@ -4,10 +4,9 @@
  * 2017, "Density estimation using Real NVP", Sec. 3.3–3.4). With the mask form of RealNVP eq. (9)
  * one layer serves vectors ([D] masks), checkerboard masks ([1, H, W]) and channel masks ([C, 1, 1]).
  */
-import { type Tensor, type DType, tensor } from '../../core/index.ts';
+import { type Tensor, type DType, tensor, zeros, ones } from '../../core/index.ts';
 import { shapeStr } from '../../core/shape.ts';
 import { buffer, parameter } from '../../nn/module.ts';
-import { zeros, ones } from '../../core/index.ts';
 import { Bijector, type ForwardResult, type InverseResult, sumEvent, zerosLogDet } from './bijector.ts';
 import type { Conditioner } from './nets.ts';
 

@@ -6,10 +6,9 @@
  * Temperature T samples the Gaussian at standard deviation T·σ (Kingma & Dhariwal 2018, Sec. 5.4
  * and Fig. 8: "sampling with temperature T ... p_{θ,T}(x) ∝ (p_θ(x))^{T²}").
  */
-import { type Tensor, type Generator, type DType, randn } from '../../core/index.ts';
+import { type Tensor, type Generator, type DType, randn, zeros } from '../../core/index.ts';
 import { shapeStr } from '../../core/shape.ts';
 import { Module, parameter } from '../../nn/module.ts';
-import { zeros } from '../../core/index.ts';
 import type { TensorModule } from '../../nn/layers/common.ts';
 import { sumEvent } from './bijector.ts';
 

@@ -104,7 +104,7 @@ export const realnvp: Family<RealNVPConfig> = makeFamily<RealNVPConfig>({
 export const glow: Family<GlowConfig> = makeFamily<GlowConfig>({
   name: 'glow',
   description: 'Glow: actnorm, invertible 1×1 convolution (LU) and affine coupling steps, multi-scale with split priors (Kingma & Dhariwal 2018)',
-  defaults: (d) => ({
+  defaults: () => ({
     steps: 8, hidden: [64, 64], lu: true, scale: 'sigmoid',
     levels: 2, hiddenChannels: 64, splitPriors: true,
   }),

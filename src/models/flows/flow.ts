@@ -18,8 +18,7 @@ import type { Tensor, Generator } from '../../core/index.ts';
 import { shapeStr } from '../../core/shape.ts';
 import { Module } from '../../nn/module.ts';
 import { ModuleList } from '../../nn/layers/container.ts';
-import type { Bijector, BijectorCallOptions } from './bijector.ts';
-import { zerosLogDet } from './bijector.ts';
+import { type Bijector, type BijectorCallOptions, zerosLogDet, layerScope } from './bijector.ts';
 import type { Distribution } from './distributions.ts';
 
 export interface FlowSampleOptions extends BijectorCallOptions {
@@ -44,7 +43,7 @@ export class Flow extends Module {
     let h = x;
     let logDet: Tensor | null = null;
     for (const b of this.bijectors) {
-      const r = b.forward(h, ctx, opts);
+      const r = layerScope(() => b.forward(h, ctx, opts));
       h = r.y;
       logDet = logDet ? logDet.add(r.logDet) : r.logDet;
     }
@@ -56,7 +55,7 @@ export class Flow extends Module {
     let h = z;
     let logDet: Tensor | null = null;
     for (let i = this.bijectors.length - 1; i >= 0; i--) {
-      const r = this.bijectors.at(i).inverse(h, ctx, opts);
+      const r = layerScope(() => this.bijectors.at(i).inverse(h, ctx, opts));
       h = r.x;
       logDet = logDet ? logDet.add(r.logDet) : r.logDet;
     }

@@ -13,7 +13,7 @@
 import { type Tensor, type Generator, concat } from '../../core/index.ts';
 import { shapeStr } from '../../core/shape.ts';
 import { ModuleList } from '../../nn/layers/container.ts';
-import { Bijector, Chain, type BijectorCallOptions, type ForwardResult, type InverseResult, sumEvent } from './bijector.ts';
+import { Bijector, Chain, type BijectorCallOptions, type ForwardResult, type InverseResult, sumEvent, layerScope } from './bijector.ts';
 import { ZeroConv2d } from './nets.ts';
 
 /**
@@ -98,7 +98,7 @@ export class MultiScale extends Bijector {
       const kept = h.slice(1, 0, k);
       let z = h.slice(1, k);
       if (this.priors.length) {
-        const p = this.priors.at(l).forward(z, kept);
+        const p = layerScope(() => this.priors.at(l).forward(z, kept));
         add(p.logDet);
         z = p.y;
       }
@@ -123,7 +123,7 @@ export class MultiScale extends Bijector {
       if (l < L - 1) {
         let z = parts[l]!.reshape([N, ...this.shapes[l]!.factored]);
         if (this.priors.length) {
-          const p = this.priors.at(l).inverse(z, h);
+          const p = layerScope(() => this.priors.at(l).inverse(z, h));
           add(p.logDet);
           z = p.x;
         }

@@ -8,14 +8,13 @@
  * A context (a class one-hot, a conditioning vector [N, k]) is concatenated to the input: as
  * features for the MLP, as k constant channels for the convolutional networks.
  */
-import { type Tensor, type Generator, concat } from '../../core/index.ts';
+import { type Tensor, type Generator, concat, zeros } from '../../core/index.ts';
 import { shapeStr } from '../../core/shape.ts';
 import { Module, parameter } from '../../nn/module.ts';
 import { Linear } from '../../nn/layers/linear.ts';
 import { Conv2d } from '../../nn/layers/conv.ts';
 import { ModuleList } from '../../nn/layers/container.ts';
 import * as init from '../../nn/init.ts';
-import { zeros } from '../../core/index.ts';
 
 export type Activation = 'relu' | 'tanh' | 'elu' | 'silu' | 'leakyRelu';
 
