@@ -24,11 +24,12 @@ import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, scope, noGrad, nn, optim, setBackend, backendNames, io } from '../src/index.ts';
+import { Generator, scope, nn, optim, setBackend, backendNames, io } from '../src/index.ts';
 import { ArrayDataset, DataLoader } from '../src/data/index.ts';
 import { loadMnistLike, type MnistLikeName } from '../src/data/locate.ts';
 import { writeFileAtomic } from '../src/nn/io/files.ts';
 import { ConvFeatureNet } from '../src/metrics/featureNet.ts';
+import { classificationAccuracy } from '../src/metrics/accuracy.ts';
 
 const { values } = parseArgs({
   options: {
@@ -86,14 +87,7 @@ const trainSeconds = (performance.now() - t0) / 1000;
 
 net.eval();
 const test = toDs(testSet);
-let correct = 0;
-for (let i = 0; i < test.length; i += 500) {
-  const idx = Int32Array.from({ length: Math.min(500, test.length - i) }, (_, k) => i + k);
-  correct += scope(() => noGrad(() => {
-    const b = test.batch(idx);
-    return net.forward(b.x!).argmax(1).eq(b.y!).int().sum().itemSync();
-  }));
-}
+const { correct } = classificationAccuracy((x) => net.forward(x), test);
 const testAccuracy = correct / test.length;
 console.log(`${name}: test accuracy ${(100 * testAccuracy).toFixed(2)}% (${correct}/${test.length}) after ${steps} steps of batch ${batchSize}; ${trainSeconds.toFixed(0)} s`);
 

@@ -8,9 +8,10 @@
  * → flatten 32·7·7 → linear 1568→10; AdamW lr 2e-3, weight decay 1e-4, cosine decay.
  */
 import { parseArgs } from 'node:util';
-import { Generator, scope, noGrad, nn, optim } from '../src/index.ts';
+import { Generator, scope, nn, optim } from '../src/index.ts';
 import { ArrayDataset, DataLoader } from '../src/data/index.ts';
 import { loadMnistLike } from '../src/data/locate.ts';
+import { classificationAccuracy } from '../src/metrics/accuracy.ts';
 
 const { values } = parseArgs({
   options: {
@@ -50,12 +51,5 @@ for (let step = 1; step <= steps; step++) {
 }
 net.eval();
 const test = toDs(testSet);
-let correct = 0;
-for (let i = 0; i < test.length; i += 500) {
-  const idx = Int32Array.from({ length: Math.min(500, test.length - i) }, (_, k) => i + k);
-  correct += scope(() => noGrad(() => {
-    const b = test.batch(idx);
-    return (net.forward(b.x!)).argmax(1).eq(b.y!).int().sum().itemSync();
-  }));
-}
+const { correct } = classificationAccuracy((x) => net.forward(x), test);
 console.log(`${name} conv net: ${steps} steps of batch ${batchSize}; test accuracy ${((100 * correct) / test.length).toFixed(2)}% (${correct}/${test.length}); ${((performance.now() - t0) / 1000).toFixed(0)} s`);

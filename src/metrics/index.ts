@@ -29,3 +29,4 @@ export {
   points, wasserstein1dPow, slicedWasserstein, gaussianSlicedW2Squared2d, medianBandwidth, mmdRbf, gaussianMmd2Rbf,
   histogram2d, gridDensity, klDivergence, jsDivergence, modeStats,
 } from './points.ts';
+export { classificationAccuracy } from './accuracy.ts';
