@@ -56,6 +56,8 @@ function makeFamily<C>(spec: FlowFamilySpec<C>): Family<C> {
       return flow.logProb(batch.x, null, { rng, ode }).mean().neg();
     },
     sample(model: Model<C>, n: number, rng: Generator, opts: SampleOptions = {}): Tensor {
+      const samplers = spec.samplers ?? ['inverse'];
+      if (opts.sampler && !samplers.includes(opts.sampler)) throw new Error(`${spec.name}: unknown sampler '${opts.sampler}' (${samplers.join(', ')})`);
       const flow = flowOf(model);
       const ode = spec.evalOde?.(model.config, opts);
       return noGrad(() => {
