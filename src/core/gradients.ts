@@ -10,7 +10,14 @@ import { isFloat } from './dtype.ts';
 import { type Tensor, where, embedSlice, stridedSlice, zerosLike, im2colOp, col2imOp, inverseOp } from './tensor.ts';
 
 export type ViewOp = 'reshape' | 'permute' | 'expand' | 'slice';
-export type GradOp = PrimitiveOp | ViewOp;
+/**
+ * 'custom': a composite operation with a hand-written rule (see `customGrad` in tensor.ts), used
+ * where saving the composition's intermediates would cost too much memory (conv2d's im2col).
+ */
+export type GradOp = PrimitiveOp | ViewOp | 'custom';
+
+/** The rule of a 'custom' node: gradients of the inputs from the output's gradient. */
+export type CustomVjp = (g: Tensor, inputs: readonly Tensor[], out: Tensor) => readonly (Tensor | null)[];
 
 interface AttrMap {
   permute: { perm: readonly number[] };
@@ -27,6 +34,7 @@ interface AttrMap {
   scatterAdd: { axis: number };
   im2col: { p: Im2colParams; H: number; W: number };
   col2im: { p: Im2colParams; H: number; W: number };
+  custom: { name: string; vjp: CustomVjp };
 }
 export type AttrsOf<K extends GradOp> = K extends keyof AttrMap ? AttrMap[K] : Record<string, never>;
 
@@ -148,6 +156,7 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
   matmul: (g, [a, b]) => [g.matmul(b!.mT), a!.mT.matmul(g)],
   im2col: (g, [x], _, { p, H, W }) => [col2imOp(g, p, x!.shape[1]!, H, W)],
   col2im: (g, _, __, { p }) => [im2colOp(g, p)],
+  custom: (g, inputs, out, { vjp }) => vjp(g, inputs, out),
 
   // linear algebra
   inverse: (g, _, out) => [out.mT.matmul(g).matmul(out.mT).neg()],

@@ -10,7 +10,7 @@ import { type Backend, type Buf, type View, type Im2colParams, type UnaryOp, typ
 import { type DType, type TypedArray, isDType, isFloat, promote, floatOf, toArrayOf, bytesPerElement } from './dtype.ts';
 import { type Shape, sizeOf, contiguousStrides, isContiguous, broadcastShapes, normAxis, normAxes, shapeStr, sameShape, checkShape } from './shape.ts';
 import { isGradEnabled, withGradMode, noGrad } from './autograd.ts';
-import { VJP, type GradOp, type AttrsOf } from './gradients.ts';
+import { VJP, type GradOp, type AttrsOf, type CustomVjp } from './gradients.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Storage and memory scopes
@@ -490,7 +490,7 @@ export class Tensor {
   /** softplus(x) = log(1 + eˣ), computed as max(x, 0) + log1p(e^{−|x|}); linear above `threshold`·beta as torch. */
   softplus(beta = 1, threshold = 20): Tensor {
     const bx = beta === 1 ? this : this.mul(beta);
-    const sp = bx.relu().add(bx.abs().neg().exp().log1p());
+    const sp = bx.maximum(0).add(bx.abs().neg().exp().log1p()); // maximum: gradient ½ at 0 (relu would give 0)
     const y = beta === 1 ? sp : sp.div(beta);
     return where(bx.gt(threshold), this, y);
   }
@@ -599,6 +599,16 @@ function record<K extends GradOp>(out: Tensor, op: K, inputs: readonly Tensor[],
     out._node = { op, inputs, attrs };
   }
   return out;
+}
+
+/**
+ * @internal Gives `out` (computed from `inputs` under noGrad, so without a graph of its own) a
+ * hand-written gradient rule. Only `inputs` are kept for backward; the rule recomputes whatever
+ * else it needs. Rules written with tensor ops stay differentiable (createGraph).
+ */
+export function customGrad(out: Tensor, inputs: readonly Tensor[], name: string, vjp: CustomVjp): Tensor {
+  if (out._node) throw new Error(`customGrad(${name}): the output already has a graph; compute it under noGrad`);
+  return record(out, 'custom', inputs, { name, vjp });
 }
 
 /** Run a primitive kernel on the inputs' backend and record it for autograd. */

@@ -1,10 +1,11 @@
 /**
  * torch.nn.functional, composed from the engine's primitives: convolution is im2col + batched
  * matmul (its transposes are col2im), pooling reduces im2col columns, normalisations and losses
- * are plain tensor algebra — so every one of them gets its gradient by composition.
+ * are plain tensor algebra — so every one of them gets its gradient by composition, except
+ * conv2d, whose hand-written rule recomputes the column matrix instead of keeping it.
  */
-import { type Tensor, type Generator, tensor, where, bernoulli, oneHot, noGrad } from '../core/index.ts';
-import { im2colOp, col2imOp } from '../core/tensor.ts';
+import { type Tensor, type Generator, tensor, where, bernoulli, oneHot, noGrad, scope } from '../core/index.ts';
+import { im2colOp, col2imOp, customGrad } from '../core/tensor.ts';
 import type { Im2colParams } from '../core/backend.ts';
 import { shapeStr } from '../core/shape.ts';
 
@@ -34,12 +35,20 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
     throw new Error(`conv2d: input ${shapeStr(x.shape)} with ${C} channels does not match weight ${shapeStr(weight.shape)} with groups=${g}`);
   }
   const p: Im2colParams = { kernel: [kh, kw], stride: pair(opts.stride ?? 1), padding: pair(opts.padding ?? 0), dilation: pair(opts.dilation ?? 1), padValue: 0 };
-  const cols = im2colOp(x, p); // [N, C·kh·kw, L]
-  const L = cols.shape[2]!;
+  const W = x.shape[3]!;
   const oh = Math.floor((H + 2 * p.padding[0] - p.dilation[0] * (kh - 1) - 1) / p.stride[0]) + 1;
-  const ow = L / oh;
-  const y = weight.reshape([g, O / g, Cg * kh * kw]).matmul(cols.reshape([N, g, Cg * kh * kw, L])); // [N, g, O/g, L]
-  const out = y.reshape([N, O, oh, ow]);
+  const ow = Math.floor((W + 2 * p.padding[1] - p.dilation[1] * (kw - 1) - 1) / p.stride[1]) + 1;
+  const K = Cg * kh * kw, L = oh * ow;
+  // y = W·im2col(x), per group. The column matrix is kh·kw times the size of x, so it is freed at
+  // once and recomputed in backward rather than kept for it: backward keeps x and W only.
+  //   ∂W = Σₙ gₙ · colsₙᵀ,   ∂x = col2im(Wᵀ · g)
+  const y = noGrad(() => scope(() => weight.reshape([g, O / g, K]).matmul(im2colOp(x, p).reshape([N, g, K, L])).reshape([N, O, oh, ow])));
+  const out = customGrad(y, [x, weight], 'conv2d', (gy, [xi, wi]) => {
+    const g4 = gy.reshape([N, g, O / g, L]);
+    const gx = xi!.requiresGrad ? col2imOp(wi!.reshape([g, O / g, K]).mT.matmul(g4).reshape([N, g * K, L]), p, C, H, W) : null;
+    const gw = wi!.requiresGrad ? g4.matmul(im2colOp(xi!, p).reshape([N, g, K, L]).mT).sum(0).reshape(wi!.shape) : null;
+    return [gx, gw];
+  });
   return bias ? out.add(bias.reshape([1, O, 1, 1])) : out;
 }
 
