@@ -94,9 +94,13 @@ export interface MemoryInfo {
   /** Buffers allocated and not yet freed. */
   buffers: number;
   bytes: number;
+  /** The most bytes live at once since the backend started (or since `resetPeakMemory()`). */
+  peakBytes: number;
 }
 
 export interface Backend {
+  /** Starts the peak of `memory().peakBytes` again from the bytes live now. */
+  resetPeakMemory(): void;
   readonly name: string;
   /** Which dtypes this backend stores (float64 only on the reference backend). */
   readonly dtypes: readonly DType[];

@@ -830,10 +830,116 @@ function topoOrder(roots: readonly Tensor[]): Tensor[] {
 /**
  * The engine behind backward() and grad(). With `targets` null, accumulates into leaves' `.grad`;
  * otherwise returns the gradient of each target (null where it does not depend on it).
+ *
+ * Memory: without createGraph, each rule runs in a scope of its own (its temporaries, such as
+ * conv2d's recomputed column matrix, are freed at once), and a gradient is freed as soon as it
+ * has been passed on to the node's inputs. So the peak is the forward activations plus the
+ * gradients of the current frontier, not plus every intermediate gradient. With createGraph the
+ * gradients are part of a new graph and live until the caller's scope ends.
  */
 export function backwardImpl(roots: readonly Tensor[], seeds: readonly (Tensor | null)[], targets: readonly Tensor[] | null, createGraph: boolean, retainGraph: boolean): (Tensor | null)[] {
+  if (createGraph) return backwardGraph(roots, seeds, targets, retainGraph);
+  // Every tensor held in `grads` is a distinct object owned here (rule outputs, sums, or aliases
+  // of tensors owned elsewhere), so it can be disposed when consumed.
   const grads = new Map<Tensor, Tensor>();
-  withGradMode(createGraph, () => {
+  const alias = (t: Tensor): Tensor => new Tensor(t._storage.retain(), t.shape, t.strides, t.offset);
+  const add = (t: Tensor, g: Tensor): void => {
+    const prev = grads.get(t);
+    if (!prev) {
+      grads.set(t, g);
+      return;
+    }
+    grads.set(t, prev.add(g));
+    prev.dispose();
+    g.dispose();
+  };
+  withGradMode(false, () => {
+    roots.forEach((r, i) => {
+      if (!r.requiresGrad) throw new Error('backward: the tensor does not require grad and has no grad history (did you forget requiresGrad, or run under noGrad?)');
+      const s = seeds[i] ?? null;
+      if (!s) {
+        if (r.size !== 1) throw new Error(`backward: a gradient must be given for a non-scalar output of shape ${shapeStr(r.shape)}`);
+        add(r, onesLike(r));
+      } else if (!sameShape(s.shape, r.shape)) {
+        throw new Error(`backward: gradient of shape ${shapeStr(s.shape)} given for an output of shape ${shapeStr(r.shape)}`);
+      } else add(r, alias(s));
+    });
+    const order = topoOrder(roots);
+    const isTarget = new Set(targets ?? []);
+    for (const t of order) {
+      const g = grads.get(t);
+      const node = t._node;
+      if (!g || !node) continue;
+      if (node.released) {
+        throw new Error(`backward: the graph through '${node.op}' was already freed by an earlier backward; pass { retainGraph: true } to the first backward to run backward twice`);
+      }
+      const rule = VJP[node.op]! as (g: Tensor, inputs: readonly Tensor[], out: Tensor, attrs: unknown) => readonly (Tensor | null)[];
+      // the rule's own scope: what it creates and does not return is freed now
+      const made = new Set<Tensor>();
+      scopes.push(made);
+      let gs: readonly (Tensor | null)[];
+      try {
+        gs = rule(g, node.inputs, t, node.attrs);
+      } catch (e) {
+        scopes.pop();
+        for (const m of made) m.dispose();
+        throw e;
+      }
+      scopes.pop();
+      const returned = new Set(gs.filter((x): x is Tensor => x !== null));
+      for (const m of made) if (!returned.has(m)) m.dispose();
+      const taken = new Set<Tensor>();
+      node.inputs.forEach((u, i) => {
+        const gi = gs[i];
+        if (!gi || !u.requiresGrad) return;
+        if (!sameShape(gi.shape, u.shape)) throw new Error(`internal: gradient of ${node.op} has shape ${shapeStr(gi.shape)} for input ${shapeStr(u.shape)}`);
+        // a tensor the rule did not make (g itself, an input), or one it returns twice, is aliased
+        const own = made.has(gi) && !taken.has(gi) ? gi : alias(gi);
+        taken.add(gi);
+        if (own.dtype === u.dtype) add(u, own);
+        else {
+          add(u, own.cast(u.dtype));
+          own.dispose();
+        }
+      });
+      // rule outputs that went to no input (inputs without requiresGrad)
+      for (const x of returned) if (made.has(x) && !taken.has(x)) x.dispose();
+      if (!retainGraph) t._node = releaseNode(t, node);
+      if (!isTarget.has(t)) {
+        grads.delete(t);
+        g.dispose();
+      }
+    }
+  });
+  const parent = scopes[scopes.length - 1];
+  if (targets) {
+    const out = targets.map((t) => grads.get(t) ?? null);
+    const keepSet = new Set(out);
+    for (const g of grads.values()) {
+      if (keepSet.has(g)) parent?.add(g);
+      else g.dispose();
+    }
+    return out;
+  }
+  for (const [t, g] of grads) {
+    if (t.isLeaf && t.requiresGrad) {
+      const own = keep(alias(g));
+      if (t.grad) {
+        const old = t.grad;
+        t.grad = keep(old.add(own));
+        old.dispose();
+        own.dispose();
+      } else t.grad = own;
+    }
+    g.dispose();
+  }
+  return [];
+}
+
+/** backward with createGraph: the gradients are tensors of a new graph, so nothing is freed early. */
+function backwardGraph(roots: readonly Tensor[], seeds: readonly (Tensor | null)[], targets: readonly Tensor[] | null, retainGraph: boolean): (Tensor | null)[] {
+  const grads = new Map<Tensor, Tensor>();
+  withGradMode(true, () => {
     roots.forEach((r, i) => {
       if (!r.requiresGrad) throw new Error('backward: the tensor does not require grad and has no grad history (did you forget requiresGrad, or run under noGrad?)');
       let s = seeds[i] ?? null;
@@ -868,10 +974,10 @@ export function backwardImpl(roots: readonly Tensor[], seeds: readonly (Tensor |
   if (targets) return targets.map((t) => grads.get(t) ?? null);
   for (const [t, g] of grads) {
     if (t.isLeaf && t.requiresGrad) {
-      const own = keep(aliasOf(g, createGraph));
+      const own = keep(aliasOf(g, true));
       if (t.grad) {
         const old = t.grad;
-        t.grad = keep(withGradMode(createGraph, () => old.add(own)));
+        t.grad = keep(withGradMode(true, () => old.add(own)));
         old.dispose();
         own.dispose();
       } else t.grad = own;

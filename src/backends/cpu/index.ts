@@ -22,6 +22,7 @@ export class CpuBackend implements Backend {
   readonly dtypes: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
   private liveBuffers = 0;
   private liveBytes = 0;
+  private peakBytes = 0;
   readonly kernels: KernelTable;
 
   constructor() {
@@ -31,6 +32,7 @@ export class CpuBackend implements Backend {
   wrap(data: TypedArray): Buf {
     this.liveBuffers++;
     this.liveBytes += data.byteLength;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
     return { data, freed: false } satisfies CpuBuf;
   }
   fromArray(data: TypedArray, dtype: DType): Buf {
@@ -56,7 +58,10 @@ export class CpuBackend implements Backend {
     cb.data = new Float32Array(0);
   }
   memory() {
-    return { buffers: this.liveBuffers, bytes: this.liveBytes };
+    return { buffers: this.liveBuffers, bytes: this.liveBytes, peakBytes: this.peakBytes };
+  }
+  resetPeakMemory(): void {
+    this.peakBytes = this.liveBytes;
   }
 }
 

@@ -77,6 +77,7 @@ export class WasmBackend implements Backend {
   private readonly pool: Pool;
   private liveBuffers = 0;
   private liveBytes = 0;
+  private peakBytes = 0;
   private gemmScratch = 0;
   private disposed = false;
 
@@ -100,6 +101,7 @@ export class WasmBackend implements Backend {
     const [ptr, cls] = this.heap.alloc(Math.max(bytes, 16));
     this.liveBuffers++;
     this.liveBytes += bytes;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
     return new WasmBuf(ptr, cls, bytes, size, dtype);
   }
   alloc(dtype: DType, size: number): Buf {
@@ -135,7 +137,10 @@ export class WasmBackend implements Backend {
     this.heap.free(b.ptr, b.cls);
   }
   memory(): MemoryInfo {
-    return { buffers: this.liveBuffers, bytes: this.liveBytes };
+    return { buffers: this.liveBuffers, bytes: this.liveBytes, peakBytes: this.peakBytes };
+  }
+  resetPeakMemory(): void {
+    this.peakBytes = this.liveBytes;
   }
   /** Threads taking part in kernels right now: the caller plus the workers that have started. */
   get activeThreads(): number {
