@@ -33,12 +33,14 @@ test('buffers return to the allocator: memory() counts them, a freed buffer fail
   const be = createWasmBackend({ threads: 1, name: 'wasm-mem' });
   const before = be.memory();
   const a = tensor(new Float32Array(1000).fill(1), { backend: be });
-  assert.deepEqual(be.memory(), { buffers: before.buffers + 1, bytes: before.bytes + 4000 });
+  assert.deepEqual(be.memory(), { buffers: before.buffers + 1, bytes: before.bytes + 4000, peakBytes: before.bytes + 4000 });
   const b = a.mul(a);
   const ptr = (b as unknown as { _storage: { buf: object } })._storage.buf;
   a.dispose();
   b.dispose();
-  assert.deepEqual(be.memory(), before);
+  assert.deepEqual(be.memory(), { ...before, peakBytes: before.bytes + 8000 }, 'both freed; the peak remembers a and a·a');
+  be.resetPeakMemory();
+  assert.equal(be.memory().peakBytes, before.bytes);
   assert.throws(() => be.readSync(ptr), /use of a freed buffer/);
   // the same size class is reused: no growth from a second round
   const heap = be.heapBytes;

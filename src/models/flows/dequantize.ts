@@ -16,6 +16,7 @@
  * negative log-likelihood in bits.
  */
 import { type Tensor, type Generator, rand } from '../../core/index.ts';
+import { bitsPerDim as metricsBitsPerDim, logBinWidth } from '../../metrics/likelihood.ts';
 
 /** Pixel levels k ∈ {0 … B−1} from images in [−1, 1] (the registry's convention: k/(B−1)·2 − 1). */
 export function toLevels(x: Tensor, bins = 256): Tensor {
@@ -38,12 +39,15 @@ export function centreDequantize(levels: Tensor, bins = 256): Tensor {
   return levels.add(0.5).div(bins);
 }
 
-/** Lower bound on log P(k) in nats from log p(x) of dequantised x ∈ [0, 1)ᴰ: log p(x) − D·log B. */
+/** Lower bound on log P(k) in nats from log p(x) of dequantised x ∈ [0, 1)ᴰ: log p(x) + D·log Δ, Δ = 1/B. */
 export function discreteLogLikelihood(logProb: Tensor, dims: number, bins = 256): Tensor {
-  return logProb.sub(dims * Math.log(bins));
+  return logProb.add(dims * logBinWidth({ levels: bins, range: [0, 1] }));
 }
 
-/** bits/dim = (−log p(x) + D·log B) / (D·log 2), per example (see the module comment). */
+/**
+ * bits/dim = (−log p(x) + D·log B) / (D·log 2), per example (see the module comment): the metrics
+ * module's one definition, with the flows' [0, 1) dequantisation range.
+ */
 export function bitsPerDim(logProb: Tensor, dims: number, bins = 256): Tensor {
-  return logProb.neg().add(dims * Math.log(bins)).div(dims * Math.LN2);
+  return metricsBitsPerDim(logProb, dims, { levels: bins, range: [0, 1] });
 }
