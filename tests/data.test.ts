@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import { Generator } from '../src/core/random.ts';
 import { gunzip, isGzip, parseIdx } from '../src/data/idx.ts';
 import { parseDigitsCsv } from '../src/data/digits.ts';
+import { binarize } from '../src/data/binarize.ts';
 import {
   loadDigits,
   BUILTIN_DIGITS,
@@ -289,7 +290,7 @@ test('loadMnistLike: not found lists every location searched and how to get the 
       assert.ok(e.message.includes(`  - ${dir} (no t10k-images-idx3-ubyte[.gz] or t10k-labels-idx1-ubyte[.gz])`), e.message);
       assert.ok(e.message.includes(`  - ${join(dir, 'fashion-mnist')} (does not exist)`), e.message);
       assert.match(e.message, /apt-get install dataset-fashion-mnist/);
-      assert.match(e.message, /pass \{ path/);
+      assert.match(e.message, /--data-path .*\{ path/);
       return true;
     });
     // only the labels are missing
@@ -597,4 +598,17 @@ test('pinwheel and swissRoll: FFJORD geometry', () => {
   }
   const noisy = swissRoll(5000, new Generator(12));
   assert.ok(noisy.every((v) => Math.abs(v) < (4.5 * Math.PI + 6) / 5));
+});
+
+test('binarize: stochastic draws have the grey level as mean, threshold is exact, bad input is named', () => {
+  const grey = new Float32Array(20000).fill(0.3);
+  const b = binarize(grey, { rng: new Generator(5) });
+  const mean = b.reduce((s, v) => s + v, 0) / b.length;
+  // binomial standard error sqrt(0.3·0.7/20000) ≈ 0.0032
+  assert.ok(Math.abs(mean - 0.3) < 0.013, `mean ${mean}`);
+  assert.ok(b.every((v) => v === 0 || v === 1));
+  assert.deepEqual([...binarize(Float32Array.from([0, 0.5, 0.51, 1]), { mode: 'threshold' })], [0, 0, 1, 1]);
+  assert.deepEqual([...binarize(Float32Array.from([0, 1]), { rng: new Generator(1) })], [0, 1]);
+  assert.throws(() => binarize(grey), /Generator/);
+  assert.throws(() => binarize(Float32Array.from([1.5]), { rng: new Generator(1) }), /pixel 0 is 1\.5/);
 });

@@ -3,3 +3,4 @@ export * from './loader.ts';
 export * from './toy2d.ts';
 export { parseIdx, isGzip, gunzip, type IdxFile } from './idx.ts';
 export { parseDigitsCsv, type DigitsData } from './digits.ts';
+export { binarize, type BinarizeMode, type BinarizeOptions } from './binarize.ts';

@@ -22,7 +22,7 @@
  * const [mu, logScale] = made.forward(x).reshape([-1, 2, 3]).unbind(1); // each depends on x_<d only
  * ```
  */
-import { type Tensor, type Generator, tensor } from '../core/index.ts';
+import { type Tensor, type Generator, tensor, noGrad } from '../core/index.ts';
 import { shapeStr } from '../core/shape.ts';
 import { Module, buffer } from './module.ts';
 import { Linear } from './layers/linear.ts';
@@ -91,6 +91,39 @@ function inputDegrees(D: number, ordering: MADEOptions['ordering'], rng: Generat
   return deg;
 }
 
+/**
+ * The degrees and masks of a MADE (Germain et al. eqs. 12–13): m0 (input degrees) and one mask
+ * per layer ([out, in], the output layer's last), drawing from rng in the order: ordering, then
+ * each hidden layer's degrees.
+ */
+function madeMasks(D: number, K: number, hidden: readonly number[], c: number, ordering: MADEOptions['ordering'], hiddenDegrees: MADEOptions['hiddenDegrees'], rng: Generator, dtype: 'float32' | 'float64'): { m0: Int32Array; masks: Tensor[] } {
+  const m0 = inputDegrees(D, ordering, rng);
+  const degrees: Int32Array[] = [m0];
+  // A context acts as inputs of degree 0: hidden units of degree 0 see only the context, so it
+  // reaches every output, the first in the ordering included.
+  const minDeg = c > 0 ? 0 : Math.min(1, D - 1);
+  const maxDeg = Math.max(minDeg, D - 1);
+  for (const [l, h] of hidden.entries()) {
+    const prev = degrees[degrees.length - 1]!;
+    // the previous layer's smallest degree (the context's 0 for the first hidden layer)
+    const lo = l === 0 && c > 0 ? 0 : Math.max(minDeg, Math.min(maxDeg, Math.min(...prev)));
+    const d = hiddenDegrees === 'random'
+      ? rng.randint(h, lo, maxDeg + 1)
+      : Int32Array.from({ length: h }, (_, k) => (k % (maxDeg - minDeg + 1)) + minDeg);
+    degrees.push(d);
+  }
+  const mask = (rows: number, cols: number, ok: (r: number, c: number) => boolean) =>
+    tensor(Float64Array.from({ length: rows * cols }, (_, i) => (ok(Math.floor(i / cols), i % cols) ? 1 : 0)), { shape: [rows, cols], dtype });
+  const masks: Tensor[] = [];
+  for (let l = 1; l < degrees.length; l++) {
+    const cur = degrees[l]!, prev = degrees[l - 1]!;
+    masks.push(mask(cur.length, prev.length, (r, cc) => cur[r]! >= prev[cc]!));
+  }
+  const last = degrees[degrees.length - 1]!;
+  masks.push(mask(K * D, last.length, (r, cc) => m0[r % D]! > last[cc]!));
+  return { m0, masks };
+}
+
 export class MADE extends Module {
   readonly layers: ModuleList<MaskedLinear>;
   /** Linear map of the context into the first hidden layer (no mask), or null. */
@@ -100,6 +133,9 @@ export class MADE extends Module {
   readonly inFeatures: number;
   readonly outMultiplier: number;
   readonly activation: MadeActivation;
+  /** Hidden layer sizes. */
+  readonly hidden: readonly number[];
+  readonly contextFeatures: number;
 
   constructor(opts: MADEOptions) {
     super();
@@ -108,31 +144,14 @@ export class MADE extends Module {
     if (!(Number.isInteger(D) && D >= 1)) throw new Error(`MADE: inFeatures must be a positive integer, got ${D}`);
     if (!(Number.isInteger(K) && K >= 1)) throw new Error(`MADE: outMultiplier must be a positive integer, got ${K}`);
     const dtype = opts.dtype ?? 'float32';
-    const m0 = inputDegrees(D, opts.ordering, opts.rng);
-    const degrees: Int32Array[] = [m0];
-    // A context acts as inputs of degree 0: hidden units of degree 0 see only the context, so it
-    // reaches every output, the first in the ordering included.
     const c = opts.contextFeatures ?? 0;
-    const minDeg = c > 0 ? 0 : Math.min(1, D - 1);
-    const maxDeg = Math.max(minDeg, D - 1);
-    for (const [l, h] of opts.hidden.entries()) {
-      const prev = degrees[degrees.length - 1]!;
-      // the previous layer's smallest degree (the context's 0 for the first hidden layer)
-      const lo = l === 0 && c > 0 ? 0 : Math.max(minDeg, Math.min(maxDeg, Math.min(...prev)));
-      const d = opts.hiddenDegrees === 'random'
-        ? opts.rng.randint(h, lo, maxDeg + 1)
-        : Int32Array.from({ length: h }, (_, k) => (k % (maxDeg - minDeg + 1)) + minDeg);
-      degrees.push(d);
-    }
-    const mask = (rows: number, cols: number, ok: (r: number, c: number) => boolean) =>
-      tensor(Float64Array.from({ length: rows * cols }, (_, i) => (ok(Math.floor(i / cols), i % cols) ? 1 : 0)), { shape: [rows, cols], dtype });
+    const { m0, masks } = madeMasks(D, K, opts.hidden, c, opts.ordering, opts.hiddenDegrees, opts.rng, dtype);
     const layers: MaskedLinear[] = [];
-    for (let l = 1; l < degrees.length; l++) {
-      const cur = degrees[l]!, prev = degrees[l - 1]!;
-      layers.push(new MaskedLinear(prev.length, cur.length, mask(cur.length, prev.length, (r, c) => cur[r]! >= prev[c]!), { rng: opts.rng, dtype }));
+    for (let l = 0; l < opts.hidden.length; l++) {
+      layers.push(new MaskedLinear(masks[l]!.shape[1]!, masks[l]!.shape[0]!, masks[l]!, { rng: opts.rng, dtype }));
     }
-    const last = degrees[degrees.length - 1]!;
-    const out = new MaskedLinear(last.length, K * D, mask(K * D, last.length, (r, c) => m0[r % D]! > last[c]!), { rng: opts.rng, dtype });
+    const last = opts.hidden.length ? opts.hidden[opts.hidden.length - 1]! : D;
+    const out = new MaskedLinear(last, K * D, masks[masks.length - 1]!, { rng: opts.rng, dtype });
     if (opts.zeroInitOutput) {
       init.zeros(out.weight);
       if (out.bias) init.zeros(out.bias);
@@ -145,6 +164,26 @@ export class MADE extends Module {
     this.inFeatures = D;
     this.outMultiplier = K;
     this.activation = opts.activation ?? 'relu';
+    this.hidden = [...opts.hidden];
+    this.contextFeatures = c;
+  }
+
+  /**
+   * Draw new masks in place, the weights kept: a new ordering and/or new hidden degrees. This is
+   * order-agnostic and connectivity-agnostic training (Germain et al. 2015, Sec. 4.2): cycling
+   * through masks during training makes the one network an ensemble of autoregressive models.
+   */
+  resampleMasks(opts: { ordering?: MADEOptions['ordering']; hiddenDegrees?: MADEOptions['hiddenDegrees']; rng: Generator }): void {
+    const { m0, masks } = madeMasks(this.inFeatures, this.outMultiplier, this.hidden, this.contextFeatures, opts.ordering, opts.hiddenDegrees, opts.rng, this.layers.at(0).mask.dtype as 'float32' | 'float64');
+    noGrad(() => {
+      masks.forEach((m, l) => {
+        this.layers.at(l).mask.assign(m);
+        m.dispose();
+      });
+      const d = tensor(m0);
+      this.degrees.assign(d);
+      d.dispose();
+    });
   }
 
   /** x [N, D] (+ context [N, c]) → [N, K·D]; see the module comment for the layout. */
