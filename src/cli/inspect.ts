@@ -17,6 +17,15 @@ const OTHER_SAMPLERS: Record<string, string> = {
   inverse: 'exact inverse pass from the base distribution (one network evaluation per layer)',
   dopri5: 'adaptive Dormand–Prince RK5(4) solve of the flow ODE',
   rk4: 'fixed-step classic Runge–Kutta 4 solve of the flow ODE (--steps)',
+  ancestral: 'ancestral sampling: each variable from its conditional given those drawn before (pixel by pixel; for a VAE z ~ p(z), then x ~ p(x|z))',
+  fast: 'WaveNet generation with cached activations, one queue per layer (Paine et al. 2016): O(layers) per sample',
+  naive: 'WaveNet generation that reruns the whole receptive field for every sample (the reference for fast)',
+  generator: 'one pass of the generator on z ~ N(0, I)',
+  ula: 'unadjusted Langevin dynamics on −E(x), chains started from the replay buffer',
+  mala: 'Metropolis-adjusted Langevin on −E(x), chains started from the replay buffer',
+  'gaussian-codes': 'decode codes drawn from a Gaussian fitted to the training codes',
+  mean: 'z ~ p(z), then the decoder mean (no pixel noise)',
+  prior: 'codes from the PixelCNN prior over the code map, then the decoder',
 };
 
 function table(rows: [string, string][]): string {

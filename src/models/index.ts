@@ -12,8 +12,13 @@
 import type { Family } from './registry.ts';
 import { diffusionFamily } from './diffusion/family.ts';
 import { flowFamilies } from './flows/family.ts';
+import { autoregressiveFamilies } from './autoregressive/family.ts';
+import { wavenetFamily } from './wavenet/family.ts';
+import { ganFamily } from './gan/family.ts';
+import { ebmFamily } from './ebm/family.ts';
+import { vaeFamilies } from './vae/family.ts';
 
-export type { Family, Model, DataSpec, Batch, SampleOptions } from './registry.ts';
+export type { Family, Model, DataSpec, Batch, SampleOptions, TrainingPhase } from './registry.ts';
 
 /** A family of any config type, as the registry holds it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -23,6 +28,11 @@ export type AnyFamily = Family<any>;
 export const families: Readonly<Record<string, AnyFamily>> = Object.freeze({
   diffusion: diffusionFamily,
   ...flowFamilies,
+  ...autoregressiveFamilies,
+  wavenet: wavenetFamily,
+  gan: ganFamily,
+  ebm: ebmFamily,
+  ...vaeFamilies,
 });
 
 /** The family called `name`; an unknown name is an error that lists the valid ones. */

@@ -8,8 +8,8 @@ import type { Module } from '../nn/module.ts';
 
 /** What the data look like: 2-D points or images, and how many classes (if labelled). */
 export interface DataSpec {
-  kind: 'points' | 'images';
-  /** Shape of one item: [2] for points, [C, H, W] for images. */
+  kind: 'points' | 'images' | 'audio';
+  /** Shape of one item: [2] for points, [C, H, W] for images, [T] for an audio clip. */
   shape: readonly number[];
   numClasses?: number;
 }
@@ -43,6 +43,26 @@ export interface Model<C = unknown> {
   readonly net: Module;
 }
 
+/**
+ * One player of an alternating objective (a GAN's discriminator and generator): the parameters it
+ * updates, its optimizer settings and its loss. The trainer gives each phase its own parameter
+ * group (lr, betas), runs the phases in order `repeat` times each per training step (n_critic),
+ * on a fresh batch each time, and steps only that phase's parameters.
+ */
+export interface TrainingPhase<C = unknown> {
+  readonly name: string;
+  readonly params: readonly Tensor[];
+  /** Updates per training step (the discriminator's n_critic). */
+  readonly repeat: number;
+  /** Learning rate of this phase (TTUR); the run's lr when absent. */
+  readonly lr?: number;
+  /** Adam betas of this phase; the run's when absent. */
+  readonly betas?: readonly [number, number];
+  loss(model: Model<C>, batch: Batch, rng: Generator): Tensor;
+  /** Called after each of this phase's updates (e.g. WGAN's weight clipping). */
+  afterStep?(model: Model<C>): void;
+}
+
 export interface Family<C = unknown> {
   readonly name: string;
   /** One line for `genlab list models`. */
@@ -57,6 +77,11 @@ export interface Family<C = unknown> {
   readonly samplers: readonly string[];
   /** Per-example log-likelihood in nats, or a lower bound on it (`bound: true`), where the family has one. */
   logLikelihood?(model: Model<C>, batch: Batch, rng: Generator): { logLik: Tensor; bound: boolean };
+  /**
+   * Optional alternating training (adversarial families): when present, the trainer runs these
+   * phases each step instead of minimising `loss` (which then only reports, e.g. the generator's loss).
+   */
+  phases?(model: Model<C>): readonly TrainingPhase<C>[];
 }
 
 const families = new Map<string, Family<never>>();

@@ -8,6 +8,10 @@
  *   stop if loss (or the gradient norm) is NaN/Inf — before the weights are touched
  *   clip the global gradient norm;  optimizer step;  learning-rate schedule step;  EMA update
  *
+ * A family with `phases` (GANs) trains them instead: one optimizer parameter group per phase (its
+ * own lr and betas), and each step runs every phase `repeat` times on fresh batches, updating only
+ * that phase's parameters (see `phaseStep`); the schedule and the EMA advance once per step.
+ *
  * Exact resumption: a snapshot holds the weights, the EMA weights, the optimizer state and, as
  * JSON, the step, the noise Generator, the loader's position and order, the scheduler, the EMA
  * update count and the state of every Generator a module holds (dropout), so N steps straight and
@@ -27,7 +31,7 @@ import { LRScheduler, type LRSchedulerState, type Schedule, linearWarmup, warmup
 import { EMA } from '../nn/optim/ema.ts';
 import { clipGradNormAsync } from '../nn/optim/clip.ts';
 import type { DataLoader, LoaderState } from '../data/loader.ts';
-import type { Family, Model, Batch } from '../models/registry.ts';
+import type { Family, Model, Batch, TrainingPhase } from '../models/registry.ts';
 import type { TrainOptions } from './config.ts';
 
 /** What a checkpoint holds besides tensors: JSON. */
@@ -67,6 +71,8 @@ export interface LogRecord {
   elapsedSec: number;
   /** Evaluation results, on evaluation steps. */
   eval?: Record<string, number>;
+  /** Families with training phases (GANs): each phase's mean loss over the window (`loss` is the last phase's). */
+  phases?: Record<string, number>;
   time: string;
 }
 
@@ -150,12 +156,22 @@ function restoreGenerator(g: Generator, s: GeneratorState): void {
   Object.assign(g, Generator.fromState(s));
 }
 
-function makeOptimizer(o: TrainOptions, params: Tensor[]): Optimizer {
+function makeOptimizer(o: TrainOptions, params: Tensor[] | { params: Tensor[]; lr: number; betas?: [number, number] }[]): Optimizer {
   switch (o.optimizer) {
     case 'adam': return new Adam(params, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay });
     case 'adamw': return new AdamW(params, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay });
     case 'sgd': return new SGD(params, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
   }
+}
+
+/** One parameter group per training phase, with the phase's lr and (Adam) betas. */
+function phaseGroups(o: TrainOptions, phases: readonly TrainingPhase[]): { params: Tensor[]; lr: number; betas?: [number, number] }[] {
+  return phases.map((ph) => {
+    if (!Number.isInteger(ph.repeat) || ph.repeat < 1) throw new Error(`training phase '${ph.name}': repeat must be a positive integer, got ${ph.repeat}`);
+    const g: { params: Tensor[]; lr: number; betas?: [number, number] } = { params: [...ph.params], lr: ph.lr ?? o.lr };
+    if (ph.betas && o.optimizer !== 'sgd') g.betas = [ph.betas[0], ph.betas[1]];
+    return g;
+  });
 }
 
 /** The learning-rate schedule of the options: linear warm-up, then constant, cosine or linear decay to minLr at `steps`. */
@@ -181,6 +197,10 @@ export class Trainer {
   private elapsedBefore = 0;
   private evalModel: Model | null = null;
   private readonly now: () => number;
+  /** The family's training phases (GANs), or null for a single loss. */
+  private readonly phases: readonly TrainingPhase[] | null;
+  /** The learning rate of each parameter group before the schedule (one per phase). */
+  private readonly baseLrs: number[];
 
   constructor(init: TrainerInit) {
     this.init = init;
@@ -191,7 +211,11 @@ export class Trainer {
     this.loader = init.loader;
     this.now = init.now ?? (() => performance.now());
     const params = this.model.net.parameters();
-    this.optimizer = makeOptimizer(this.options, params);
+    this.phases = this.family.phases?.(this.model) ?? null;
+    // with phases: one parameter group per phase (its own lr and betas; Adam's state is per parameter)
+    const groups = this.phases ? phaseGroups(this.options, this.phases) : null;
+    this.optimizer = makeOptimizer(this.options, groups ?? params);
+    this.baseLrs = groups ? groups.map((g) => g.lr) : [this.options.lr];
     this.scheduler = new LRScheduler(this.optimizer, makeSchedule(this.options));
     this.ema = this.options.ema > 0 ? new EMA(this.model.net, { decay: this.options.ema, warmup: this.options.emaWarmup }) : null;
   }
@@ -224,7 +248,7 @@ export class Trainer {
     this.optimizer.loadStateDict(snap.optimizer);
     const s = snap.state;
     // the schedule is rebuilt from the current options (a resume may extend `steps`), at the saved step
-    this.scheduler.loadStateDict({ lastStep: s.scheduler.lastStep, baseLrs: this.scheduler.baseLrs.map(() => this.options.lr) });
+    this.scheduler.loadStateDict({ lastStep: s.scheduler.lastStep, baseLrs: [...this.baseLrs] });
     if (this.ema) {
       if (snap.ema && s.ema) this.ema.loadStateDict({ state: snap.ema, hyper: s.ema });
       else this.ema.loadStateDict({ state: Object.fromEntries(this.model.net.namedParameters()), hyper: { decay: this.ema.decay, warmup: this.ema.warmup, numUpdates: 0 } });
@@ -285,6 +309,7 @@ export class Trainer {
     let lastLoss = NaN, lastEval: Record<string, number> | undefined;
     let savedAt = this.step;
     let gradNorm: number | undefined;
+    let windowPhases: Record<string, number> = {};
     const stopAt = Math.min(total, this.init.stopAt ?? total);
     while (this.step < stopAt) {
       if (this.init.signal?.aborted) {
@@ -292,39 +317,47 @@ export class Trainer {
         return { status: 'interrupted', step: this.step, loss: lastLoss, eval: lastEval, elapsedSec: this.elapsedSec() };
       }
       const stepNo = this.step + 1;
-      // forward and backward, in a scope that frees the batch and every intermediate
-      const lossT = scope(() => {
-        const b = this.loader.next();
-        const batch: Batch = b.y ? { x: b.x!, y: b.y } : { x: b.x! };
-        this.optimizer.zeroGrad();
-        const loss = this.family.loss(this.model, batch, this.rng);
-        loss.backward();
-        return loss.detach();
-      });
-      let value: number;
-      try {
-        value = await lossT.item();
-      } finally {
-        lossT.dispose();
-      }
-      if (!Number.isFinite(value)) {
-        this.optimizer.zeroGrad();
-        throw new TrainingDivergedError(stepNo, 'loss', value);
-      }
-      if (o.gradClip > 0) {
-        gradNorm = await clipGradNormAsync(params, o.gradClip);
-        if (!Number.isFinite(gradNorm)) {
+      let value: number, lr: number;
+      if (this.phases) {
+        lr = this.optimizer.lr;
+        const r = await this.phaseStep(stepNo, this.phases, params);
+        value = r.value;
+        gradNorm = r.gradNorm;
+        for (const [k, v] of Object.entries(r.losses)) windowPhases[k] = (windowPhases[k] ?? 0) + v;
+      } else {
+        // forward and backward, in a scope that frees the batch and every intermediate
+        const lossT = scope(() => {
+          const b = this.loader.next();
+          const batch: Batch = b.y ? { x: b.x!, y: b.y } : { x: b.x! };
           this.optimizer.zeroGrad();
-          throw new TrainingDivergedError(stepNo, 'gradient norm', gradNorm);
+          const loss = this.family.loss(this.model, batch, this.rng);
+          loss.backward();
+          return loss.detach();
+        });
+        try {
+          value = await lossT.item();
+        } finally {
+          lossT.dispose();
         }
+        if (!Number.isFinite(value)) {
+          this.optimizer.zeroGrad();
+          throw new TrainingDivergedError(stepNo, 'loss', value);
+        }
+        if (o.gradClip > 0) {
+          gradNorm = await clipGradNormAsync(params, o.gradClip);
+          if (!Number.isFinite(gradNorm)) {
+            this.optimizer.zeroGrad();
+            throw new TrainingDivergedError(stepNo, 'gradient norm', gradNorm);
+          }
+        }
+        lr = this.optimizer.lr;
+        scope(() => {
+          this.optimizer.step();
+          this.optimizer.zeroGrad();
+          this.scheduler.step();
+          this.ema?.update(this.model.net);
+        });
       }
-      const lr = this.optimizer.lr;
-      scope(() => {
-        this.optimizer.step();
-        this.optimizer.zeroGrad();
-        this.scheduler.step();
-        this.ema?.update(this.model.net);
-      });
       this.step = stepNo;
 
       // progress
@@ -348,8 +381,11 @@ export class Trainer {
         const rec: LogRecord = {
           step: this.step, loss: lastLoss, lr, ...(gradNorm !== undefined ? { gradNorm } : {}),
           stepsPerSec: windowSteps / secs, examplesPerSec: (windowSteps * o.batchSize) / secs,
-          elapsedSec: this.elapsedSec(), ...(evalResult ? { eval: evalResult } : {}), time: new Date().toISOString(),
+          elapsedSec: this.elapsedSec(), ...(evalResult ? { eval: evalResult } : {}),
+          ...(this.phases ? { phases: Object.fromEntries(Object.entries(windowPhases).map(([k, v]) => [k, v / windowSteps])) } : {}),
+          time: new Date().toISOString(),
         };
+        windowPhases = {};
         await this.init.onLog?.(rec);
         windowLoss = 0;
         windowSteps = 0;
@@ -366,6 +402,67 @@ export class Trainer {
       return { status: 'paused', step: this.step, loss: lastLoss, eval: lastEval, elapsedSec: this.elapsedSec() };
     }
     return { status: 'done', step: this.step, loss: lastLoss, eval: lastEval, elapsedSec: this.elapsedSec() };
+  }
+
+  /**
+   * One training step of a family with phases: each phase in order, `repeat` times, each time on a
+   * fresh batch — forward, backward, NaN guard, clipping of the phase's gradients, an optimizer step
+   * of the phase's parameters only (the others' gradients are dropped), `afterStep` — then the
+   * schedule and the EMA once. Returns the last phase's last loss and each phase's mean loss.
+   */
+  private async phaseStep(stepNo: number, phases: readonly TrainingPhase[], params: Tensor[]): Promise<{ value: number; gradNorm?: number; losses: Record<string, number> }> {
+    const o = this.options;
+    let value = NaN, gradNorm: number | undefined;
+    const losses: Record<string, number> = {};
+    for (const ph of phases) {
+      const mine = new Set(ph.params);
+      let sum = 0;
+      for (let r = 0; r < ph.repeat; r++) {
+        const lossT = scope(() => {
+          const b = this.loader.next();
+          const batch: Batch = b.y ? { x: b.x!, y: b.y } : { x: b.x! };
+          this.optimizer.zeroGrad();
+          const loss = ph.loss(this.model, batch, this.rng);
+          loss.backward();
+          return loss.detach();
+        });
+        try {
+          value = await lossT.item();
+        } finally {
+          lossT.dispose();
+        }
+        if (!Number.isFinite(value)) {
+          this.optimizer.zeroGrad();
+          throw new TrainingDivergedError(stepNo, 'loss', value);
+        }
+        // only this phase's parameters are updated
+        for (const p of params) {
+          if (!mine.has(p) && p.grad) {
+            p.grad.dispose();
+            p.grad = null;
+          }
+        }
+        if (o.gradClip > 0) {
+          gradNorm = await clipGradNormAsync([...ph.params], o.gradClip);
+          if (!Number.isFinite(gradNorm)) {
+            this.optimizer.zeroGrad();
+            throw new TrainingDivergedError(stepNo, 'gradient norm', gradNorm);
+          }
+        }
+        scope(() => {
+          this.optimizer.step();
+          this.optimizer.zeroGrad();
+        });
+        ph.afterStep?.(this.model);
+        sum += value;
+      }
+      losses[ph.name] = sum / ph.repeat;
+    }
+    scope(() => {
+      this.scheduler.step();
+      this.ema?.update(this.model.net);
+    });
+    return { value, gradNorm, losses };
   }
 
   /** Free the optimizer state, the EMA and the evaluation copy (the model stays the caller's). */

@@ -7,3 +7,4 @@ export { ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softplus, Softmax, Log
 export { MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d, Upsample, type Pool2dOptions, type UpsampleOptions } from './pooling.ts';
 export { Sequential, ModuleList, ModuleDict } from './container.ts';
 export { MultiheadAttention, type MultiheadAttentionOptions, type AttentionCallOptions } from './attention.ts';
+export { SpectralNorm, weightMatrix, type SpectralNormOptions, type WeightedLayer } from './spectral_norm.ts';
