@@ -6,7 +6,8 @@
 // through the shared Trainer with exact resume.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type Tensor, Generator, tensor, randn, setBackend, getBackend, noGrad, nn, optim, io, linspace, memory } from '../src/index.ts';
+import { type Tensor, Generator, tensor, randn, noGrad, nn, optim, io, linspace, memory } from '../src/index.ts';
+import { onCpu } from './gradcheck.ts';
 import { ArrayDataset, DataLoader } from '../src/data/index.ts';
 import { ring } from '../src/data/toy2d.ts';
 import { F_DIVERGENCES, fDivergence, variationalBound, discriminatorLoss, generatorLoss, gradientPenalty, ganFamily, ganDefaults, type GanConfig } from '../src/models/gan/index.ts';
@@ -16,16 +17,6 @@ import { resolveTrainOptions } from '../src/train/config.ts';
 
 const vals = (t: Tensor) => [...t.dataSync()];
 
-/** With float64 on the reference backend for the duration of fn. */
-function onCpu<T>(fn: () => T): T {
-  const prev = getBackend().name;
-  setBackend('cpu');
-  try {
-    return fn();
-  } finally {
-    setBackend(prev);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // the f-divergence table

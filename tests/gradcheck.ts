@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { type Tensor, Generator, tensor, scope, autogradGrad } from '../src/index.ts';
-import { getBackend, getBackendByName } from '../src/core/backend.ts';
+import { getBackend, getBackendByName, setBackend } from '../src/core/backend.ts';
 import { contiguousStrides, isContiguous, sizeOf } from '../src/core/shape.ts';
 
 export interface GradcheckOptions {
@@ -144,4 +144,15 @@ export function randn64(rng: Generator, shape: readonly number[], scale = 1, shi
 /** A float64 tensor of uniform draws on [low, high) (seeded). */
 export function rand64(rng: Generator, shape: readonly number[], low: number, high: number): Tensor {
   return tensor(rng.uniform(sizeOf(shape), low, high), { shape, dtype: 'float64', backend: cpu() });
+}
+
+/** Run fn with the reference backend selected (float64 lives only there), then restore the previous one. */
+export function onCpu<T>(fn: () => T): T {
+  const prev = getBackend().name;
+  setBackend('cpu');
+  try {
+    return fn();
+  } finally {
+    setBackend(prev);
+  }
 }

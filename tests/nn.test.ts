@@ -14,7 +14,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { type Tensor, Generator, tensor, randn, zeros, ones, noGrad, nn, getBackend, setBackend } from '../src/index.ts';
+import { type Tensor, Generator, tensor, randn, zeros, ones, noGrad, nn } from '../src/index.ts';
+import { onCpu } from './gradcheck.ts';
 
 const { init } = nn;
 
@@ -257,16 +258,6 @@ test('loadStateDict: a shape mismatch names the key and both shapes', () => {
   assert.throws(() => m.loadStateDict({ '0.weight': ones([3, 2]), '0.bias': zeros([2]) }), /'0\.weight' has shape \[3, 2\] in the state dict but \[2, 3\]/);
 });
 
-/** Run fn with the reference backend selected: float64 lives only there. */
-function onCpu<T>(fn: () => T): T {
-  const prev = getBackend().name;
-  setBackend('cpu');
-  try {
-    return fn();
-  } finally {
-    setBackend(prev);
-  }
-}
 
 test('loadStateDict: values are cast to the module dtype (int32 num_batches_tracked, float64 weights)', () => onCpu(() => {
   const bn = new nn.BatchNorm1d(2);

@@ -855,14 +855,8 @@ export function backwardImpl(roots: readonly Tensor[], seeds: readonly (Tensor |
   };
   withGradMode(false, () => {
     roots.forEach((r, i) => {
-      if (!r.requiresGrad) throw new Error('backward: the tensor does not require grad and has no grad history (did you forget requiresGrad, or run under noGrad?)');
-      const s = seeds[i] ?? null;
-      if (!s) {
-        if (r.size !== 1) throw new Error(`backward: a gradient must be given for a non-scalar output of shape ${shapeStr(r.shape)}`);
-        add(r, onesLike(r));
-      } else if (!sameShape(s.shape, r.shape)) {
-        throw new Error(`backward: gradient of shape ${shapeStr(s.shape)} given for an output of shape ${shapeStr(r.shape)}`);
-      } else add(r, alias(s));
+      const s = rootSeed(r, seeds[i] ?? null);
+      add(r, s === seeds[i] ? alias(s) : s);
     });
     const order = topoOrder(roots);
     const isTarget = new Set(targets ?? []);
@@ -936,21 +930,22 @@ export function backwardImpl(roots: readonly Tensor[], seeds: readonly (Tensor |
   return [];
 }
 
+/** The gradient that starts backward at root r: the given seed (checked), or 1 for a scalar. */
+function rootSeed(r: Tensor, s: Tensor | null): Tensor {
+  if (!r.requiresGrad) throw new Error('backward: the tensor does not require grad and has no grad history (did you forget requiresGrad, or run under noGrad?)');
+  if (!s) {
+    if (r.size !== 1) throw new Error(`backward: a gradient must be given for a non-scalar output of shape ${shapeStr(r.shape)}`);
+    return onesLike(r);
+  }
+  if (!sameShape(s.shape, r.shape)) throw new Error(`backward: gradient of shape ${shapeStr(s.shape)} given for an output of shape ${shapeStr(r.shape)}`);
+  return s;
+}
+
 /** backward with createGraph: the gradients are tensors of a new graph, so nothing is freed early. */
 function backwardGraph(roots: readonly Tensor[], seeds: readonly (Tensor | null)[], targets: readonly Tensor[] | null, retainGraph: boolean): (Tensor | null)[] {
   const grads = new Map<Tensor, Tensor>();
   withGradMode(true, () => {
-    roots.forEach((r, i) => {
-      if (!r.requiresGrad) throw new Error('backward: the tensor does not require grad and has no grad history (did you forget requiresGrad, or run under noGrad?)');
-      let s = seeds[i] ?? null;
-      if (!s) {
-        if (r.size !== 1) throw new Error(`backward: a gradient must be given for a non-scalar output of shape ${shapeStr(r.shape)}`);
-        s = onesLike(r);
-      } else if (!sameShape(s.shape, r.shape)) {
-        throw new Error(`backward: gradient of shape ${shapeStr(s.shape)} given for an output of shape ${shapeStr(r.shape)}`);
-      }
-      accumulate(grads, r, s);
-    });
+    roots.forEach((r, i) => accumulate(grads, r, rootSeed(r, seeds[i] ?? null)));
     const order = topoOrder(roots);
     for (const t of order) {
       const g = grads.get(t);

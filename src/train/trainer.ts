@@ -325,24 +325,7 @@ export class Trainer {
         gradNorm = r.gradNorm;
         for (const [k, v] of Object.entries(r.losses)) windowPhases[k] = (windowPhases[k] ?? 0) + v;
       } else {
-        // forward and backward, in a scope that frees the batch and every intermediate
-        const lossT = scope(() => {
-          const b = this.loader.next();
-          const batch: Batch = b.y ? { x: b.x!, y: b.y } : { x: b.x! };
-          this.optimizer.zeroGrad();
-          const loss = this.family.loss(this.model, batch, this.rng);
-          loss.backward();
-          return loss.detach();
-        });
-        try {
-          value = await lossT.item();
-        } finally {
-          lossT.dispose();
-        }
-        if (!Number.isFinite(value)) {
-          this.optimizer.zeroGrad();
-          throw new TrainingDivergedError(stepNo, 'loss', value);
-        }
+        value = await this.forwardBackward(stepNo, (batch) => this.family.loss(this.model, batch, this.rng));
         if (o.gradClip > 0) {
           gradNorm = await clipGradNormAsync(params, o.gradClip);
           if (!Number.isFinite(gradNorm)) {
@@ -405,6 +388,32 @@ export class Trainer {
   }
 
   /**
+   * Forward and backward on the next batch, in a scope that frees the batch and every
+   * intermediate; the loss's value, or TrainingDivergedError (gradients dropped) if it is not finite.
+   */
+  private async forwardBackward(stepNo: number, lossOf: (batch: Batch) => Tensor): Promise<number> {
+    const lossT = scope(() => {
+      const b = this.loader.next();
+      const batch: Batch = b.y ? { x: b.x!, y: b.y } : { x: b.x! };
+      this.optimizer.zeroGrad();
+      const loss = lossOf(batch);
+      loss.backward();
+      return loss.detach();
+    });
+    let value: number;
+    try {
+      value = await lossT.item();
+    } finally {
+      lossT.dispose();
+    }
+    if (!Number.isFinite(value)) {
+      this.optimizer.zeroGrad();
+      throw new TrainingDivergedError(stepNo, 'loss', value);
+    }
+    return value;
+  }
+
+  /**
    * One training step of a family with phases: each phase in order, `repeat` times, each time on a
    * fresh batch — forward, backward, NaN guard, clipping of the phase's gradients, an optimizer step
    * of the phase's parameters only (the others' gradients are dropped), `afterStep` — then the
@@ -418,23 +427,7 @@ export class Trainer {
       const mine = new Set(ph.params);
       let sum = 0;
       for (let r = 0; r < ph.repeat; r++) {
-        const lossT = scope(() => {
-          const b = this.loader.next();
-          const batch: Batch = b.y ? { x: b.x!, y: b.y } : { x: b.x! };
-          this.optimizer.zeroGrad();
-          const loss = ph.loss(this.model, batch, this.rng);
-          loss.backward();
-          return loss.detach();
-        });
-        try {
-          value = await lossT.item();
-        } finally {
-          lossT.dispose();
-        }
-        if (!Number.isFinite(value)) {
-          this.optimizer.zeroGrad();
-          throw new TrainingDivergedError(stepNo, 'loss', value);
-        }
+        value = await this.forwardBackward(stepNo, (batch) => ph.loss(this.model, batch, this.rng));
         // only this phase's parameters are updated
         for (const p of params) {
           if (!mine.has(p) && p.grad) {
