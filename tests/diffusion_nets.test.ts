@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Tensor, Generator, noGrad, randn, tensor, io, setBackend, getBackend, backendNames } from '../src/index.ts';
+import { type Tensor, Generator, noGrad, randn, tensor, io, setBackend, getBackend, backendNames, memory, scope } from '../src/index.ts';
 import {
   createNet, MlpNet, UNet, positionalEmbedding, resolveUNetOptions, resolveMlpOptions,
   type NetConfig, type UNetConfig, type MlpConfig,
@@ -349,4 +349,21 @@ test('the example in nets/index.ts runs as written', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a U-Net forward without a graph (sampling) frees each block\'s intermediates: its peak is well under a graph-building forward', () => {
+  const net = createNet({ kind: 'unet', ...tiny({ channels: 8, numResBlocks: 2 }) } as NetConfig, { kind: 'images', shape: [1, 16, 16] }, new Generator(0));
+  const x = randn([8, 1, 16, 16], { rng: new Generator(1) });
+  const c = tensor(new Float32Array(8).fill(0.5));
+  const backend = x.backend;
+  const before = memory().bytes;
+  backend.resetPeakMemory();
+  scope(() => void noGrad(() => net.forward(x, c)));
+  const samplingPeak = memory().peakBytes - before;
+  backend.resetPeakMemory();
+  scope(() => void net.forward(x, c));
+  const graphPeak = memory().peakBytes - before;
+  // keeping every intermediate until the caller's scope ends made the two equal
+  assert.ok(samplingPeak < 0.5 * graphPeak, `peak ${samplingPeak} bytes without a graph vs ${graphPeak} with one`);
+  assert.equal(memory().bytes, before);
 });

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type Tensor, Generator, tensor, randn, scope, noGrad, memory, getBackend, backendNames, createWasmBackend, initWasm, nn } from '../src/index.ts';
 import { getBackendByName } from '../src/core/backend.ts';
 import type { WasmBackend } from '../src/backends/wasm/index.ts';
+import { Heap, HEAP_BASE } from '../src/backends/wasm/runtime.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -148,4 +149,27 @@ test('Node exits on its own while the worker threads wait for work', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.signal, null, 'not killed by the timeout');
   assert.match(r.stdout, /^done 2/);
+});
+
+test('the heap merges free blocks of classes no longer asked for when the address space runs out, and never touches live blocks', () => {
+  const KiB = 1024;
+  const heap = new Heap(new WebAssembly.Memory({ initial: 17 }), HEAP_BASE + 1024 * KiB); // 1 MiB of heap
+  const blocks = Array.from({ length: 16 }, () => heap.alloc(64 * KiB)); // fills it
+  assert.throws(() => heap.alloc(64 * KiB), /out of memory/);
+  for (const [p, c] of blocks) heap.free(p, c);
+  // a class never freed: only merging the 64 KiB blocks makes room for it
+  const [big, bigCls] = heap.alloc(512 * KiB);
+  assert.equal(big, HEAP_BASE, 'the merged run at the top went back to the bump pointer');
+  heap.free(big, bigCls);
+  // on a fresh heap, a live block in the middle splits the free space into runs of 448 and 512 KiB
+  const heap2 = new Heap(new WebAssembly.Memory({ initial: 17 }), HEAP_BASE + 1024 * KiB);
+  const again = Array.from({ length: 16 }, () => heap2.alloc(64 * KiB));
+  assert.equal(again[7]![0], HEAP_BASE + 7 * 64 * KiB);
+  for (const [i, [p, c]] of again.entries()) if (i !== 7) heap2.free(p, c);
+  const live = again[7]![0];
+  assert.throws(() => heap2.alloc(640 * KiB), /out of memory/, 'no run of 640 KiB exists around the live block');
+  const [low] = heap2.alloc(384 * KiB); // fits below the live block
+  assert.ok(low + 384 * KiB <= live, 'cut from the run below the live block');
+  const [high] = heap2.alloc(512 * KiB); // only the run above the live block is large enough
+  assert.ok(high >= live + 64 * KiB, 'cut from the run above the live block');
 });

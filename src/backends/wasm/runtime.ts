@@ -105,16 +105,25 @@ export function sizeClass(bytes: number): number {
  * A size-class allocator over one growable WebAssembly.Memory: a free list per class, a bump
  * pointer above them, and growth of the memory when the bump pointer runs out. Freed blocks go back
  * to their class's list, so the repeated shapes of a training loop reuse the same blocks.
+ *
+ * Blocks stay in their class, so a process whose shapes change (training at one batch size, then
+ * sampling at another, then computing features) leaves free blocks of classes it no longer asks
+ * for. When the next block would not fit in the 4 GiB address space, `reclaim` merges every free
+ * block with its free neighbours, gives a free run at the top back to the bump pointer, and keeps
+ * the other runs as spans that later requests of any class are cut from (first fit).
  */
 export class Heap {
   private top = HEAP_BASE;
   private readonly freeLists = new Map<number, number[]>();
+  /** Merged free runs [start, end) from `reclaim`, by address; requests are cut from their start. */
+  private spans: [number, number][] = [];
   private buffer: ArrayBufferLike;
   i32!: Int32Array;
   f32!: Float32Array;
   u8!: Uint8Array;
 
-  constructor(readonly memory: WebAssembly.Memory) {
+  /** `limit`: the end of the address space (4 GiB for wasm32; smaller in tests). */
+  constructor(readonly memory: WebAssembly.Memory, readonly limit = 2 ** 32) {
     this.buffer = memory.buffer;
     this.views();
   }
@@ -140,15 +149,24 @@ export class Heap {
     const cls = sizeClass(bytes);
     const list = this.freeLists.get(cls);
     if (list && list.length) return [list.pop()!, cls];
+    const cut = this.fromSpans(cls);
+    if (cut !== null) return [cut, cls];
+    if (this.top + cls > this.limit) {
+      this.reclaim();
+      const again = this.freeLists.get(cls);
+      if (again && again.length) return [again.pop()!, cls];
+      const c = this.fromSpans(cls);
+      if (c !== null) return [c, cls];
+    }
     const ptr = this.top;
     const end = ptr + cls;
-    if (end > 2 ** 32) throw new Error(`wasm backend: out of memory (a block of ${bytes} bytes does not fit in the 4 GiB address space)`);
+    if (end > this.limit) throw new Error(`wasm backend: out of memory (a block of ${bytes} bytes does not fit in the ${this.limit === 2 ** 32 ? '4 GiB' : `${this.limit}-byte`} address space)`);
     const have = this.memory.buffer.byteLength;
     if (end > have) {
       const need = Math.ceil((end - have) / PAGE);
       const extra = Math.max(need, Math.ceil(have / PAGE / 8));
       try {
-        this.memory.grow(Math.min(extra, 65536 - have / PAGE));
+        this.memory.grow(Math.min(extra, Math.floor(this.limit / PAGE) - have / PAGE));
       } catch {
         try {
           this.memory.grow(need);
@@ -166,6 +184,51 @@ export class Heap {
     let list = this.freeLists.get(cls);
     if (!list) this.freeLists.set(cls, (list = []));
     list.push(ptr);
+  }
+
+  /** Bytes held in free lists and spans (free, but kept by the allocator). */
+  get freeBytes(): number {
+    let n = 0;
+    for (const [cls, list] of this.freeLists) n += cls * list.length;
+    for (const [a, b] of this.spans) n += b - a;
+    return n;
+  }
+
+  /** First fit: the start of the first span of at least `cls` bytes, shortened by them; or null. */
+  private fromSpans(cls: number): number | null {
+    for (let i = 0; i < this.spans.length; i++) {
+      const span = this.spans[i]!;
+      if (span[1] - span[0] >= cls) {
+        const ptr = span[0];
+        span[0] += cls;
+        if (span[0] === span[1]) this.spans.splice(i, 1);
+        return ptr;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Merges every free block (of any class) and span with its free neighbours; a run that reaches
+   * the bump pointer lowers it, the others become spans. Live blocks are not touched.
+   */
+  reclaim(): void {
+    const blocks: [number, number][] = [...this.spans];
+    for (const [cls, list] of this.freeLists) for (const p of list) blocks.push([p, p + cls]);
+    this.freeLists.clear();
+    blocks.sort((a, b) => a[0] - b[0]);
+    const runs: [number, number][] = [];
+    for (const [a, b] of blocks) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === a) last[1] = b;
+      else runs.push([a, b]);
+    }
+    const last = runs[runs.length - 1];
+    if (last && last[1] === this.top) {
+      this.top = last[0];
+      runs.pop();
+    }
+    this.spans = runs;
   }
 }
 

@@ -15,7 +15,7 @@
  * `label_emb.weight` (ADM's name). `scripts/fixtures/unet_torch.py` is the PyTorch twin, module for
  * module; `up.i` is the decoder stage at the resolution of `down.i`.
  */
-import { type Tensor, type Generator, concat } from '../../../core/index.ts';
+import { type Tensor, type Generator, concat, scope, isGradEnabled } from '../../../core/index.ts';
 import { shapeStr } from '../../../core/shape.ts';
 import { Module } from '../../../nn/module.ts';
 import * as F from '../../../nn/functional.ts';
@@ -378,10 +378,13 @@ export class UNet extends Module {
     const dtype = this.conv_in.weight.dtype;
     let h = this.conv_in.forward(x.dtype === dtype ? x : x.cast(dtype));
     const hs: Tensor[] = [h];
+    // Without a graph (sampling), each block's intermediates are freed when it returns, so memory
+    // holds the skip activations rather than every tensor of the forward pass.
+    const block = (f: () => Tensor): Tensor => (isGradEnabled() ? f() : scope(f));
     for (const stage of this.down) {
       for (let j = 0; j < stage.block.length; j++) {
-        h = stage.block.at(j).forward(h, emb);
-        if (stage.attn.length) h = stage.attn.at(j).forward(h);
+        h = block(() => stage.block.at(j).forward(h, emb));
+        if (stage.attn.length) h = block(() => stage.attn.at(j).forward(h));
         hs.push(h);
       }
       if (stage.downsample) {
@@ -389,12 +392,12 @@ export class UNet extends Module {
         hs.push(h);
       }
     }
-    h = this.mid.forward(h, emb);
+    h = block(() => this.mid.forward(h, emb));
     for (let i = this.up.length - 1; i >= 0; i--) {
       const stage = this.up.at(i);
       for (let j = 0; j < stage.block.length; j++) {
-        h = stage.block.at(j).forward(concat([h, hs.pop()!], 1), emb);
-        if (stage.attn.length) h = stage.attn.at(j).forward(h);
+        h = block(() => stage.block.at(j).forward(concat([h, hs.pop()!], 1), emb));
+        if (stage.attn.length) h = block(() => stage.attn.at(j).forward(h));
       }
       if (stage.upsample) {
         const skip = hs[hs.length - 1]!;
