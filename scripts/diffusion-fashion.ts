@@ -69,8 +69,8 @@ for (const s of SETTINGS) {
     const rng = new Generator(Number(values.seed));
     const t0 = performance.now();
     const images = new Float32Array(n * 784);
-    for (let i = 0; i < n; i += 100) {
-      const m = Math.min(100, n - i);
+    for (let i = 0; i < n; i += 50) {
+      const m = Math.min(50, n - i);
       const part = scope(() => {
         const classes = tensor(Int32Array.from({ length: m }, (_, j) => (i + j) % 10), { shape: [m], dtype: 'int32' });
         const x = run.family.sample(run.model, m, rng, { sampler: s.sampler, steps: s.steps, classes, guidance: w }) as Tensor;
