@@ -864,10 +864,7 @@ export function backwardImpl(roots: readonly Tensor[], seeds: readonly (Tensor |
       const g = grads.get(t);
       const node = t._node;
       if (!g || !node) continue;
-      if (node.released) {
-        throw new Error(`backward: the graph through '${node.op}' was already freed by an earlier backward; pass { retainGraph: true } to the first backward to run backward twice`);
-      }
-      const rule = VJP[node.op]! as (g: Tensor, inputs: readonly Tensor[], out: Tensor, attrs: unknown) => readonly (Tensor | null)[];
+      const rule = ruleOf(node);
       // the rule's own scope: what it creates and does not return is freed now
       const made = new Set<Tensor>();
       scopes.push(made);
@@ -930,6 +927,16 @@ export function backwardImpl(roots: readonly Tensor[], seeds: readonly (Tensor |
   return [];
 }
 
+type AnyRule = (g: Tensor, inputs: readonly Tensor[], out: Tensor, attrs: unknown) => readonly (Tensor | null)[];
+
+/** The VJP rule of a node, or an error if an earlier backward already freed it. */
+function ruleOf(node: Node): AnyRule {
+  if (node.released) {
+    throw new Error(`backward: the graph through '${node.op}' was already freed by an earlier backward; pass { retainGraph: true } to the first backward to run backward twice`);
+  }
+  return VJP[node.op]! as AnyRule;
+}
+
 /** The gradient that starts backward at root r: the given seed (checked), or 1 for a scalar. */
 function rootSeed(r: Tensor, s: Tensor | null): Tensor {
   if (!r.requiresGrad) throw new Error('backward: the tensor does not require grad and has no grad history (did you forget requiresGrad, or run under noGrad?)');
@@ -951,11 +958,7 @@ function backwardGraph(roots: readonly Tensor[], seeds: readonly (Tensor | null)
       const g = grads.get(t);
       const node = t._node;
       if (!g || !node) continue;
-      if (node.released) {
-        throw new Error(`backward: the graph through '${node.op}' was already freed by an earlier backward; pass { retainGraph: true } to the first backward to run backward twice`);
-      }
-      const rule = VJP[node.op]!;
-      const gs = (rule as (g: Tensor, inputs: readonly Tensor[], out: Tensor, attrs: unknown) => readonly (Tensor | null)[])(g, node.inputs, t, node.attrs);
+      const gs = ruleOf(node)(g, node.inputs, t, node.attrs);
       node.inputs.forEach((u, i) => {
         const gi = gs[i];
         if (gi && u.requiresGrad) {
