@@ -13,6 +13,9 @@
  * includes first-call costs such as compilation, so the figure is a lower bound on speed).
  */
 
+import { readFileSync } from 'node:fs';
+import { type UNetConfig, type UNetOptions, resolveUNetOptions } from '../src/models/diffusion/nets/unet.ts';
+
 export interface TimingSpec {
   warmup: number;
   reps: number;
@@ -31,12 +34,18 @@ export interface BenchSpec {
   mlp: { batch: number; widths: number[]; lr: number };
   /** 1×28×28 images: conv3×3 1→32 pad 1, conv3×3 32→64 stride 2, conv3×3 64→64 stride 2, ReLU after each, linear → 10, cross-entropy, Adam. */
   conv: { batch: number; lr: number };
+  /**
+   * The class-conditional EDM U-Net of presets/edm-unet-fashion-mnist.json (see `unetSpec`):
+   * training steps of EDM's loss with Adam at `batch`, and denoiser calls D(x; σ, class) without
+   * gradients at `sampleBatch` (one call = one network evaluation of a sampler).
+   */
+  unet: UnetSpec;
   /** Threads the native peer (PyTorch) uses: the machine's cores unless `--threads` says otherwise. */
   threads: number;
 }
 
-export type Workload = 'gemm' | 'mlp' | 'conv';
-export const WORKLOADS: readonly Workload[] = ['gemm', 'mlp', 'conv'];
+export type Workload = 'gemm' | 'mlp' | 'conv' | 'unet';
+export const WORKLOADS: readonly Workload[] = ['gemm', 'mlp', 'conv', 'unet'];
 
 export function makeSpec(opts: { quick: boolean; only: Workload[]; threads: number }): BenchSpec {
   const { quick } = opts;
@@ -49,6 +58,7 @@ export function makeSpec(opts: { quick: boolean; only: Workload[]; threads: numb
     gemm: { sizes: quick ? [128, 256] : [256, 512, 1024] },
     mlp: { batch: quick ? 512 : 4096, widths: [3, 256, 256, 256, 2], lr: 1e-3 },
     conv: { batch: quick ? 16 : 64, lr: 1e-3 },
+    unet: unetSpec(quick),
     threads: opts.threads,
   };
 }
@@ -65,6 +75,48 @@ export const CONV_NET = {
   linear: { name: '7', in: 64 * 6 * 6, out: 10 },
   classes: 10,
 } as const;
+
+export interface UnetSpec {
+  /** Where the network comes from (repository path). */
+  preset: string;
+  /** The network's resolved config (every field, as genlab's `net.config` and unet_torch.py's `UNet(cfg)` take it). */
+  net: UNetConfig;
+  batch: number;
+  sampleBatch: number;
+  /** Adam's learning rate (the preset trains with AdamW at this rate; plain Adam here, as the other workloads). */
+  lr: number;
+  /** EDM (Karras et al. 2022): expected standard deviation of the data, and ln σ's mean and spread in training. */
+  sigmaData: number;
+  pMean: number;
+  pStd: number;
+}
+
+export const UNET_PRESET = 'presets/edm-unet-fashion-mnist.json';
+
+/**
+ * The U-Net workload: the preset's network for its data (1×28×28 Fashion-MNIST, 10 classes),
+ * resolved by genlab's own `resolveUNetOptions`, with dropout 0 (dropout draws from an RNG, and
+ * every peer must compute the same loss; it costs little time). `--quick` takes a smaller network
+ * (16 base channels, two stages, attention at 14×14) at batch 4 and sampling batch 8.
+ */
+export function unetSpec(quick: boolean): UnetSpec {
+  const preset = JSON.parse(readFileSync(new URL(`../${UNET_PRESET}`, import.meta.url), 'utf8')) as {
+    data: { name: string };
+    model: { parameterization: string; sigmaData?: number; net: UNetOptions & { kind: string } };
+    train: { lr: number };
+  };
+  const { model } = preset;
+  if (preset.data.name !== 'fashion-mnist' || model.parameterization !== 'edm' || model.net.kind !== 'unet') {
+    throw new Error(`bench: ${UNET_PRESET} is no longer an EDM U-Net on Fashion-MNIST; update bench/common.ts's unetSpec`);
+  }
+  const { kind: _kind, ...options } = model.net;
+  const small: Partial<UNetOptions> = quick ? { channels: 16, channelMult: [1, 2], attnResolutions: [14], numGroups: 8 } : {};
+  const net = resolveUNetOptions({ ...options, ...small, inChannels: 1, resolution: 28, numClasses: 10, dropout: 0 });
+  return {
+    preset: UNET_PRESET, net, batch: quick ? 4 : 32, sampleBatch: quick ? 8 : 64, lr: preset.train.lr,
+    sigmaData: model.sigmaData ?? 0.5, pMean: -1.2, pStd: 1.2,
+  };
+}
 
 // ----- deterministic data --------------------------------------------------------------------
 
@@ -94,7 +146,10 @@ export function hashLabels(n: number, seed: number, classes: number): Int32Array
   return Int32Array.from(u, (v) => Math.min(classes - 1, Math.floor(((v + 1) / 2) * classes)));
 }
 
-export const SEED = { gemmA: 11, gemmB: 12, mlpX: 21, mlpY: 22, convX: 31, convY: 32, params: 100 } as const;
+export const SEED = {
+  gemmA: 11, gemmB: 12, mlpX: 21, mlpY: 22, convX: 31, convY: 32, params: 100,
+  unetX: 41, unetNoise: 42, unetSigma: 43, unetY: 44, sampleX: 45, sampleNoise: 46, sampleSigma: 47, sampleY: 48,
+} as const;
 
 export interface NamedArray { name: string; shape: number[]; data: Float32Array }
 
@@ -134,6 +189,51 @@ export function convData(spec: BenchSpec): { x: Float32Array; labels: Int32Array
   return { x: hashUniform(n * 28 * 28, SEED.convX).map((v) => (v + 1) / 2), labels: hashLabels(n, SEED.convY, CONV_NET.classes) };
 }
 
+/** FNV-1a, 32 bits, of a string's UTF-8 bytes: a parameter's seed from its name. */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(s)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * Initial U-Net weights by state-dict name, so the order in which a library lists its parameters
+ * does not matter: the stream of `name` is `fnv1a(name)`. Norm weights 1 + 0.1·u, other vectors
+ * 0.1·u, tensors of rank ≥ 2 U(−1/√fanIn, 1/√fanIn) (fanIn = size / shape[0]). Every tensor is
+ * non-zero (the convolutions the U-Net starts at zero included), so the loss depends on all of them.
+ */
+export function unetParam(name: string, shape: readonly number[]): Float32Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const u = hashUniform(size, fnv1a(name));
+  if (shape.length >= 2) {
+    const bound = 1 / Math.sqrt(size / shape[0]!);
+    return u.map((v) => v * bound);
+  }
+  const isNormWeight = /(^|\.)norm[^.]*\.weight$/.test(name);
+  return u.map((v) => (isNormWeight ? 1 + 0.1 * v : 0.1 * v));
+}
+
+/**
+ * U-Net inputs from the hash: images x₀ ∈ [−1, 1); noise ε and ln σ from uniforms scaled to unit
+ * variance instead of Gaussians (so every peer sees the same bytes: ε = √3·u, ln σ = pMean +
+ * pStd·√3·u, σ computed here in float64 and rounded to float32); classes in 0…9. `train` is the
+ * training batch; `sample` is a denoiser call's input, x = x₀ + σε from streams of its own.
+ */
+export function unetData(spec: BenchSpec, which: 'train' | 'sample'): { x0: Float32Array; noise: Float32Array; sigma: Float32Array; classes: Int32Array } {
+  const u = spec.unet;
+  const n = which === 'train' ? u.batch : u.sampleBatch;
+  const d = u.net.inChannels * u.net.resolution * u.net.resolution;
+  const s = which === 'train'
+    ? { x: SEED.unetX, noise: SEED.unetNoise, sigma: SEED.unetSigma, y: SEED.unetY }
+    : { x: SEED.sampleX, noise: SEED.sampleNoise, sigma: SEED.sampleSigma, y: SEED.sampleY };
+  return {
+    x0: hashUniform(n * d, s.x),
+    noise: hashUniform(n * d, s.noise, Math.sqrt(3)),
+    sigma: Float32Array.from(hashUniform(n, s.sigma), (v) => Math.exp(u.pMean + u.pStd * Math.sqrt(3) * v)),
+    classes: hashLabels(n, s.y, u.net.numClasses),
+  };
+}
+
 /** Indices of C = A·B that every peer reports back (first, middle, last), for the correctness check. */
 export function gemmProbeIndices(n: number): number[] {
   return [0, (n >> 1) * n + (n >> 1) + 1, n * n - 1];
@@ -161,6 +261,12 @@ export interface Timing {
 export type Failure = { error: string };
 export type GemmResult = (Timing & { gflops: number; probe: number[] }) | Failure;
 export type StepResult = (Timing & { stepsPerSec: number; loss0: number; lossLast: number }) | Failure;
+/** Denoiser calls: `imagesPerSec` = batch / seconds per call (images·NFE/s); `probe` = mean of D² on the first call (same network, same input → same value). */
+export type SampleResult = (Timing & { imagesPerSec: number; probe: number }) | Failure;
+/** `parameters`: trainable scalars; `tensors`: state-dict entries. */
+/** A U-Net figure not measured yet when a partial result is printed (the runner says why it stayed so). */
+export const UNFINISHED = 'unfinished';
+export type UnetResult = { parameters: number; tensors: number; train: StepResult; sample: SampleResult } | Failure;
 
 export interface PeerResult {
   /** Short id, e.g. 'torch', 'tfjs-wasm', 'genlab-cpu'. */
@@ -171,6 +277,7 @@ export interface PeerResult {
   gemm?: Record<string, GemmResult>;
   mlp?: StepResult;
   conv?: StepResult;
+  unet?: UnetResult;
   /** Set when the whole peer could not run (not installed, failed to start). */
   error?: string;
 }
@@ -253,6 +360,21 @@ export async function measureSteps(step: () => Promise<number> | number, t: Timi
     lossLast = l;
   }, t);
   return { ...timing, stepsPerSec: 1 / timing.seconds, loss0, lossLast };
+}
+
+/**
+ * Time denoiser calls at batch `batch`. `call()` runs one call and resolves to the mean of D² over
+ * its output (read back); the first call's value is the `probe` the runner compares across peers.
+ */
+export async function measureSamples(call: () => Promise<number> | number, batch: number, t: TimingSpec): Promise<SampleResult> {
+  let probe = NaN;
+  let first = true;
+  const timing = await measure(async () => {
+    const v = await call();
+    if (first) probe = v;
+    first = false;
+  }, t);
+  return { ...timing, imagesPerSec: batch / timing.seconds, probe };
 }
 
 /** Read `--spec <json>` (and other `--key value` pairs) from a peer's argv. */

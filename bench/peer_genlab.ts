@@ -4,10 +4,12 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Generator, Tensor, backendNames, nn, optim, scope, setBackend, tensor } from '../src/index.ts';
+import { Generator, Tensor, backendNames, nn, noGrad, optim, scope, setBackend, tensor } from '../src/index.ts';
+import { UNet, edm, precondition, sigmaView } from '../src/models/diffusion/index.ts';
 import {
-  type BenchSpec, type NamedArray, type PeerResult, CONV_NET, SEED, convData, convParams, emit, errorMessage, gemmProbeIndices,
-  gemmResult, hashUniform, measure, measureSteps, mlpData, mlpParams, peerArgs, wants,
+  type BenchSpec, type NamedArray, type PeerResult, type SampleResult, type StepResult, CONV_NET, SEED, convData, convParams, emit,
+  errorMessage, gemmProbeIndices, gemmResult, hashUniform, measure, measureSamples, measureSteps, mlpData, mlpParams, peerArgs,
+  UNFINISHED, unetData, unetParam, wants,
 } from './common.ts';
 
 /** Backends that src/index.ts does not import itself are registered by importing their module. */
@@ -120,6 +122,93 @@ async function conv(spec: BenchSpec, out: PeerResult): Promise<void> {
   }
 }
 
+/** A scalar computed in a scope, read back and freed. */
+async function readScalar(f: () => Tensor): Promise<number> {
+  const t = scope(f);
+  try {
+    return (await t.data())[0]!;
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * The U-Net workload (common.ts `unetSpec`): the EDM-preconditioned denoiser
+ * D(x; σ) = c_skip·x + c_out·F(c_in·x, c_noise, class) from genlab's own `edm` and `precondition`,
+ * trained on EDM's loss λ(σ)·‖D(x₀ + σε; σ) − x₀‖² (mean over pixels and batch) with Adam, then
+ * called without gradients in eval mode. A partial result is printed after training, so a sampling
+ * run cut short by the runner's time limit keeps the training figure.
+ */
+async function unet(spec: BenchSpec, out: PeerResult): Promise<void> {
+  const u = spec.unet;
+  const C = u.net.inChannels, R = u.net.resolution;
+  let net: UNet | undefined;
+  try {
+    const model = new UNet(u.net, { rng: new Generator(0) });
+    net = model;
+    const sd = model.stateDict();
+    const loadInitial = () => scope(() => {
+      model.loadStateDict(Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, tensor(unetParam(k, t.shape), { shape: [...t.shape] })])));
+    });
+    loadInitial();
+    const p = edm({ sigmaData: u.sigmaData });
+    const denoise = precondition(p, (x, cNoise, cond) => model.forward(x, cNoise, cond));
+    let train: StepResult = { error: UNFINISHED };
+    let sample: SampleResult = { error: UNFINISHED };
+    const result = () => ({ parameters: model.numParameters(), tensors: Object.keys(sd).length, train, sample });
+
+    // Training steps
+    try {
+      const d = unetData(spec, 'train');
+      const n = u.batch;
+      const x0 = tensor(d.x0, { shape: [n, C, R, R] });
+      const noise = tensor(d.noise, { shape: [n, C, R, R] });
+      const sigma = tensor(d.sigma);
+      const classes = tensor(d.classes, { dtype: 'int32' });
+      const opt = new optim.Adam(model.parameters(), { lr: u.lr });
+      model.train();
+      train = await measureSteps(() => readScalar(() => {
+        opt.zeroGrad();
+        const x = x0.add(noise.mul(sigmaView(sigma, x0)));
+        const D = denoise(x, sigma, { classes });
+        const loss = D.sub(x0).square().reshape([n, -1]).mean(1).mul(p.weight(sigma)).mean();
+        loss.backward();
+        opt.step();
+        return loss.detach();
+      }), spec.timing);
+      for (const t of [x0, noise, sigma, classes]) t.dispose();
+      opt.dispose();
+    } catch (e) {
+      train = { error: errorMessage(e) };
+    }
+    out.unet = result();
+    emit(out);
+
+    // Denoiser calls, as a sampler makes them, with the initial weights again (peers train for different numbers of steps)
+    try {
+      model.zeroGrad();
+      loadInitial();
+      const d = unetData(spec, 'sample');
+      const n = u.sampleBatch;
+      const x0 = tensor(d.x0, { shape: [n, C, R, R] });
+      const noise = tensor(d.noise, { shape: [n, C, R, R] });
+      const sigma = tensor(d.sigma);
+      const classes = tensor(d.classes, { dtype: 'int32' });
+      const x = x0.add(noise.mul(sigmaView(sigma, x0)));
+      model.eval();
+      sample = await measureSamples(() => readScalar(() => noGrad(() => denoise(x, sigma, { classes }).square().mean())), n, spec.timing);
+      for (const t of [x0, noise, sigma, classes, x]) t.dispose();
+    } catch (e) {
+      sample = { error: errorMessage(e) };
+    }
+    out.unet = result();
+  } catch (e) {
+    out.unet = { error: errorMessage(e) };
+  } finally {
+    net?.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const importErrors = await registerOptionalBackends();
   if (process.argv.includes('--list')) {
@@ -149,6 +238,7 @@ async function main(): Promise<void> {
   if (wants(spec, 'gemm')) await gemm(spec, out);
   if (wants(spec, 'mlp')) await mlp(spec, out);
   if (wants(spec, 'conv')) await conv(spec, out);
+  if (wants(spec, 'unet')) await unet(spec, out);
   emit(out);
 }
 

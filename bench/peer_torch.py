@@ -11,6 +11,7 @@ import ctypes
 import json
 import math
 import os
+import re
 import statistics
 import sys
 import time
@@ -23,6 +24,7 @@ except ImportError as e:  # reported as the peer's error
     IMPORT_ERROR = f'import failed: {e}'
 
 MARK = '@@bench-result '
+UNFINISHED = 'unfinished'  # common.ts UNFINISHED
 
 
 def hash_uniform(n, seed, scale=1.0):
@@ -44,7 +46,9 @@ def hash_labels(n, seed, classes):
     return np.minimum(classes - 1, np.floor((u.astype(np.float64) + 1) / 2 * classes)).astype(np.int64)
 
 
-SEED = {'gemmA': 11, 'gemmB': 12, 'mlpX': 21, 'mlpY': 22, 'convX': 31, 'convY': 32, 'params': 100}
+SEED = {'gemmA': 11, 'gemmB': 12, 'mlpX': 21, 'mlpY': 22, 'convX': 31, 'convY': 32, 'params': 100,
+        'unetX': 41, 'unetNoise': 42, 'unetSigma': 43, 'unetY': 44,
+        'sampleX': 45, 'sampleNoise': 46, 'sampleSigma': 47, 'sampleY': 48}
 CONV = [  # common.ts CONV_NET
     {'name': '0', 'cin': 1, 'cout': 32, 'stride': 1, 'padding': 1},
     {'name': '2', 'cin': 32, 'cout': 64, 'stride': 2, 'padding': 0},
@@ -60,6 +64,41 @@ def layer_params(name, w_shape, fan_in, k):
         f'{name}.weight': hash_uniform(size, SEED['params'] + 2 * k, bound).reshape(w_shape),
         f'{name}.bias': hash_uniform(w_shape[0], SEED['params'] + 2 * k + 1, bound),
     }
+
+
+def fnv1a(s):
+    """common.ts's fnv1a: FNV-1a, 32 bits, of the UTF-8 bytes."""
+    h = 0x811C9DC5
+    for b in s.encode():
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+NORM_WEIGHT = re.compile(r'(^|\.)norm[^.]*\.weight$')
+
+
+def unet_param(name, shape):
+    """common.ts's unetParam: initial weights from the tensor's state-dict name."""
+    size = int(np.prod(shape))
+    u = hash_uniform(size, fnv1a(name))
+    if len(shape) >= 2:
+        return (u * np.float32(1 / math.sqrt(size / shape[0]))).reshape(shape)
+    return (np.float32(1) + np.float32(0.1) * u) if NORM_WEIGHT.search(name) else np.float32(0.1) * u
+
+
+def unet_data(u, which):
+    """common.ts's unetData: x0, noise, sigma (float64 exp, rounded to float32) and classes."""
+    cfg = u['net']
+    n = u['batch'] if which == 'train' else u['sampleBatch']
+    d = cfg['inChannels'] * cfg['resolution'] ** 2
+    k = ('unetX', 'unetNoise', 'unetSigma', 'unetY') if which == 'train' else ('sampleX', 'sampleNoise', 'sampleSigma', 'sampleY')
+    shape = (n, cfg['inChannels'], cfg['resolution'], cfg['resolution'])
+    return (
+        torch.from_numpy(hash_uniform(n * d, SEED[k[0]]).reshape(shape)),
+        torch.from_numpy(hash_uniform(n * d, SEED[k[1]], math.sqrt(3)).reshape(shape)),
+        torch.from_numpy(np.exp(u['pMean'] + u['pStd'] * math.sqrt(3) * hash_uniform(n, SEED[k[2]]).astype(np.float64)).astype(np.float32)),
+        torch.from_numpy(hash_labels(n, SEED[k[3]], cfg['numClasses'])),
+    )
 
 
 def measure(call, t):
@@ -98,6 +137,75 @@ def measure_steps(step, t):
     r = measure(call, t)
     r.update(stepsPerSec=1 / r['seconds'], loss0=losses[0], lossLast=losses[-1])
     return r
+
+
+def measure_samples(call, batch, t):
+    probe = []
+
+    def timed():
+        v = call()
+        if not probe:
+            probe.append(v)
+    r = measure(timed, t)
+    r.update(imagesPerSec=batch / r['seconds'], probe=probe[0])
+    return r
+
+
+def unet(spec, out, emit):
+    """common.ts's U-Net workload with unet_torch.py's twin of genlab's UNet (same state-dict names):
+    EDM preconditioning (Karras et al. 2022, Table 1) and loss, Adam; then no-grad denoiser calls."""
+    sys.dont_write_bytecode = True  # no __pycache__ left in scripts/fixtures
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'scripts', 'fixtures'))
+    from unet_torch import UNet  # noqa: E402 — after the path is set
+    u, t = spec['unet'], spec['timing']
+    sd2 = u['sigmaData'] ** 2
+    net = UNet(u['net'])
+
+    def load_initial():
+        net.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(unet_param(k, list(v.shape)))) for k, v in net.state_dict().items()})
+    load_initial()
+    res = {'parameters': sum(p.numel() for p in net.parameters()), 'tensors': len(net.state_dict()),
+           'train': {'error': UNFINISHED}, 'sample': {'error': UNFINISHED}}
+
+    def denoise(x, sigma, classes):
+        s = sigma.reshape(-1, 1, 1, 1)
+        c_skip = sd2 / (s ** 2 + sd2)
+        c_out = s * u['sigmaData'] * (s ** 2 + sd2).rsqrt()
+        c_in = (s ** 2 + sd2).rsqrt()
+        return c_skip * x + c_out * net(x * c_in, sigma.log() * 0.25, classes)
+
+    try:
+        x0, noise, sigma, classes = unet_data(u, 'train')
+        n = x0.shape[0]
+        weight = (sigma ** 2 + sd2) / (sigma * u['sigmaData']) ** 2
+        opt = torch.optim.Adam(net.parameters(), lr=u['lr'], betas=(0.9, 0.999), eps=1e-8)
+        net.train()
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            x = x0 + noise * sigma.reshape(-1, 1, 1, 1)
+            loss = ((denoise(x, sigma, classes) - x0) ** 2).reshape(n, -1).mean(1).mul(weight).mean()
+            loss.backward()
+            opt.step()
+            return loss.item()
+        res['train'] = measure_steps(step, t)
+    except Exception as e:  # noqa: BLE001 — reported in the table
+        res['train'] = {'error': str(e)}
+    out['unet'] = res
+    emit()
+    try:
+        net.zero_grad(set_to_none=True)
+        load_initial()  # peers train for different numbers of steps
+        x0, noise, sigma, classes = unet_data(u, 'sample')
+        x = x0 + noise * sigma.reshape(-1, 1, 1, 1)
+        net.eval()
+
+        def call():
+            with torch.no_grad():
+                return (denoise(x, sigma, classes) ** 2).mean().item()
+        res['sample'] = measure_samples(call, x.shape[0], t)
+    except Exception as e:  # noqa: BLE001
+        res['sample'] = {'error': str(e)}
 
 
 def blas_info():
@@ -227,7 +335,16 @@ def main():
         except Exception as e:  # noqa: BLE001
             out['conv'] = {'error': str(e)}
 
-    print('\n' + MARK + json.dumps(out), flush=True)
+    def emit():
+        print('\n' + MARK + json.dumps(out), flush=True)
+
+    if 'unet' in only:
+        try:
+            unet(spec, out, emit)
+        except Exception as e:  # noqa: BLE001
+            out['unet'] = {'error': str(e)}
+
+    emit()
 
 
 if __name__ == '__main__':

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only gemm,mlp,conv] [--peers torch,tfjs-wasm,…] [--threads N] [--relaxed-simd] [--latest]`
+ * `npm run bench [-- --quick] [--only gemm,mlp,conv,unet] [--peers torch,tfjs-wasm,…] [--threads N] [--relaxed-simd] [--latest]`
  *
  * Runs genlab's backends and the peers that are installed side by side, one process each and one
  * after the other, prints the tables with ratios, and writes everything as JSON to
@@ -13,8 +13,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  type BenchSpec, type GemmResult, type PeerResult, type StepResult, type Timing, type Workload, RESULT_MARK, SEED, WORKLOADS,
-  gemmProbeIndices, hashUniform, isFailure, makeSpec,
+  type BenchSpec, type GemmResult, type PeerResult, type SampleResult, type StepResult, type Timing, type Workload,
+  RESULT_MARK, SEED, UNFINISHED, WORKLOADS, gemmProbeIndices, hashUniform, isFailure, makeSpec,
 } from './common.ts';
 import type { PeakFigures, PeakResult } from './simd_peak.ts';
 
@@ -93,6 +93,8 @@ interface PeerDef {
   command: string;
   args: string[];
   env?: Record<string, string>;
+  /** The workloads it implements, when not all of them. */
+  workloads?: readonly Workload[];
 }
 
 const require = createRequire(import.meta.url);
@@ -142,6 +144,10 @@ async function runPeer(p: PeerDef): Promise<PeerResult> {
   if (why) return { id: p.id, label: p.id, info: {}, error: `not run: ${why}` };
   const merged: PeerResult = { id: p.id, label: p.id, info: { loadavgAtStart: {}, wallSeconds: {} } };
   for (const w of only) {
+    if (p.workloads && !p.workloads.includes(w)) {
+      if (w !== 'gemm') merged[w] = { error: `not implemented for ${p.id}` };
+      continue;
+    }
     const load = round2(loadavg());
     const t0 = performance.now();
     log(`bench: ${p.id} ${w} … (load average ${load.join(' ')})`);
@@ -150,8 +156,8 @@ async function runPeer(p: PeerDef): Promise<PeerResult> {
     (merged.info.loadavgAtStart as Record<string, number[]>)[w] = load;
     (merged.info.wallSeconds as Record<string, number>)[w] = Math.round(seconds * 10) / 10;
     const line = r.stdout.split('\n').reverse().find((l) => l.startsWith(RESULT_MARK));
+    const tail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
     if (!line) {
-      const tail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
       const error = r.timedOut ? `stopped after ${workloadTimeoutMs / 1000} s without a result` : `no result (exit ${r.code}): ${tail.slice(0, 400)}`;
       if (w === 'gemm') merged.gemm = Object.fromEntries(spec.gemm.sizes.map((n) => [n, { error }]));
       else merged[w] = { error };
@@ -164,7 +170,15 @@ async function runPeer(p: PeerDef): Promise<PeerResult> {
       break;
     }
     if (w === 'gemm') merged.gemm = res.gemm;
+    else if (w === 'unet') merged.unet = res.unet;
     else merged[w] = res[w];
+    if (w === 'unet' && res.unet && !isFailure(res.unet)) {
+      // A partial result (printed after training): say why the rest is missing.
+      for (const k of ['train', 'sample'] as const) {
+        const x = res.unet[k];
+        if (isFailure(x) && x.error === UNFINISHED) x.error = r.timedOut ? `stopped after ${workloadTimeoutMs / 1000} s (the workload's time limit)` : `the process ended first (exit ${r.code}): ${tail.slice(0, 300)}`;
+      }
+    }
   }
   log(`bench: ${p.id} done`);
   return merged;
@@ -195,11 +209,13 @@ async function genlabBackends(): Promise<{ names: string[]; importErrors: Record
 const genlab = await genlabBackends();
 // cpu first (the reference), then the others in registration order; broken imports still get a row.
 const genlabNames = [...new Set(['cpu', ...genlab.names, ...Object.keys(genlab.importErrors).filter((k) => k !== 'list')])];
+/** What the tfjs and jax-js peers implement: no U-Net (it would need its own twin in each library). */
+const BASIC: readonly Workload[] = ['gemm', 'mlp', 'conv'];
 const allPeers: PeerDef[] = [
   { id: 'torch', missing: () => (existsSync(PYTHON) ? null : `${PYTHON} not found`), command: PYTHON, args: [join(here, 'peer_torch.py')], env: torchEnv() },
-  { id: 'tfjs-wasm', missing: () => resolvable('@tensorflow/tfjs-backend-wasm'), ...tsNode('peer_tfjs.ts', ['--backend', 'wasm']) },
-  { id: 'tfjs-cpu', missing: () => resolvable('@tensorflow/tfjs-backend-cpu'), ...tsNode('peer_tfjs.ts', ['--backend', 'cpu']) },
-  { id: 'jax-js', missing: () => resolvable('@jax-js/jax'), ...tsNode('peer_jaxjs.ts') },
+  { id: 'tfjs-wasm', missing: () => resolvable('@tensorflow/tfjs-backend-wasm'), ...tsNode('peer_tfjs.ts', ['--backend', 'wasm']), workloads: BASIC },
+  { id: 'tfjs-cpu', missing: () => resolvable('@tensorflow/tfjs-backend-cpu'), ...tsNode('peer_tfjs.ts', ['--backend', 'cpu']), workloads: BASIC },
+  { id: 'jax-js', missing: () => resolvable('@jax-js/jax'), ...tsNode('peer_jaxjs.ts'), workloads: BASIC },
   ...genlabNames.map((name) => ({ id: `genlab-${name}`, missing: () => null, ...tsNode('peer_genlab.ts', ['--backend', name]) })),
 ];
 const wanted = opts.peers ? opts.peers.split(',').map((s) => s.trim()) : null;
@@ -256,15 +272,23 @@ for (const n of only.includes('gemm') ? spec.gemm.sizes : []) {
     }
   }
 }
-for (const w of ['mlp', 'conv'] as const) {
-  const ok = results.filter((r) => r[w] && !isFailure(r[w])).map((r) => [r.id, (r[w] as Exclude<StepResult, { error: string }>).loss0] as const);
-  if (ok.length < 2) continue;
-  const sorted = ok.map(([, l]) => l).sort((a, b) => a - b);
+/** Values that every peer must share (to a relative 1e-3, or exactly): each one far from the median is a problem. */
+function agree(values: (readonly [string, number])[], what: string, rel = 1e-3): void {
+  if (values.length < 2) return;
+  const sorted = values.map(([, v]) => v).sort((a, b) => a - b);
   const mid = sorted[sorted.length >> 1]!;
-  for (const [id, l] of ok) {
-    if (!(Math.abs(l - mid) <= 1e-3 * Math.abs(mid))) problems.push(`${id}: ${w} initial loss ${l} differs from the others' ${mid} (not the same network?)`);
+  for (const [id, v] of values) {
+    if (!(Math.abs(v - mid) <= rel * Math.abs(mid))) problems.push(`${id}: ${what} ${v} differs from the others' ${mid} (not the same network?)`);
   }
 }
+type Ok<T> = Exclude<T, { error: string }>;
+const ok = <T,>(x: T | undefined): x is Ok<T> & T => x !== undefined && !isFailure(x);
+for (const w of ['mlp', 'conv'] as const) agree(results.flatMap((r) => (ok(r[w]) ? [[r.id, r[w].loss0] as const] : [])), `${w} initial loss`);
+const unets = results.flatMap((r) => (ok(r.unet) ? [[r.id, r.unet] as const] : []));
+agree(unets.map(([id, u]) => [id, u.parameters]), 'U-Net parameter count', 0);
+agree(unets.map(([id, u]) => [id, u.tensors]), 'U-Net state-dict size', 0);
+agree(unets.flatMap(([id, u]) => (ok(u.train) ? [[id, u.train.loss0] as const] : [])), 'U-Net initial loss');
+agree(unets.flatMap(([id, u]) => (ok(u.sample) ? [[id, u.sample.probe] as const] : [])), 'U-Net denoiser output, mean of D²,');
 
 // ----- tables --------------------------------------------------------------------------------
 
@@ -287,7 +311,7 @@ const reason = (id: string, e: string) => note(`${id}: ${e}`);
 const refId = results.find((r) => r.id === 'genlab-wasm' && !r.error) ? 'genlab-wasm' : 'genlab-cpu';
 const ref = results.find((r) => r.id === refId);
 
-function cell(r: PeerResult, x: GemmResult | StepResult | undefined, value: (t: Timing) => number, extra = ''): string {
+function cell(r: PeerResult, x: GemmResult | StepResult | SampleResult | undefined, value: (t: Timing) => number, extra = ''): string {
   if (r.error) return 'n/a';
   if (!x) return '—';
   if (isFailure(x)) return `n/a ${reason(r.id, x.error)}`;
@@ -305,6 +329,15 @@ const gflops = (r: PeerResult | undefined, n: number) => {
 const steps = (r: PeerResult | undefined, w: 'mlp' | 'conv') => {
   const s = r?.[w];
   return s && !isFailure(s) ? s.stepsPerSec : undefined;
+};
+const unetOf = (r: PeerResult | undefined) => (ok(r?.unet) ? r.unet : undefined);
+const unetSteps = (r: PeerResult | undefined) => {
+  const t = unetOf(r)?.train;
+  return ok(t) ? t.stepsPerSec : undefined;
+};
+const unetImages = (r: PeerResult | undefined) => {
+  const t = unetOf(r)?.sample;
+  return ok(t) ? t.imagesPerSec : undefined;
 };
 
 function table(head: string[], rows: string[][]): string {
@@ -325,7 +358,12 @@ if (peakAll) {
   out.push(`SIMD128 limit, f32x4 loop on ${peakAll.threads} threads, GFLOP/s: mul+add ${fig(peakAll.mulAdd)}, ${rm}.`);
   out.push(`GEMM % below are of ${fmt(limit!)}, measured under the same load; an idle machine would give about ${fmt(Math.max(peakAll.mulAdd.perCore, isFailure(peakAll.relaxedMadd) ? 0 : peakAll.relaxedMadd.perCore) * peakAll.threads)}.`);
 } else out.push(`SIMD128 limit: n/a (${isFailure(peak) ? peak.error : ''})`);
-out.push(`genlab's wasm runs ${nodeFlags.length ? 'with' : 'without'} relaxed SIMD enabled (${nodeMajor < 22 ? (nodeFlags.length ? '--relaxed-simd given' : 'Node 20 needs --relaxed-simd') : 'on by default from Node 22'}).`);
+{
+  const gw = results.find((r) => r.id === 'genlab-wasm');
+  const rel = gw?.info.relaxed;
+  const how = nodeMajor >= 22 ? 'on by default from Node 22' : nodeFlags.length ? '--relaxed-simd given' : 'on Node 20 the backend turns on V8\'s flag itself; GENLAB_WASM_RELAXED=0 keeps it off';
+  if (typeof rel === 'boolean') out.push(`genlab's wasm runs ${rel ? 'with' : 'without'} relaxed SIMD (${how}). --relaxed-simd also passes the flag to the other JS peers.`);
+}
 out.push('');
 
 if (only.includes('gemm')) {
@@ -343,6 +381,30 @@ if (trainCols.length) {
   const title = { mlp: `MLP step, batch ${spec.mlp.batch}`, conv: `conv-net step, batch ${spec.conv.batch}` };
   const rows = results.map((r) => [label(r), ...trainCols.flatMap((w) => [cell(r, r[w], (t) => 1 / t.seconds), ratio(steps(ref, w), steps(r, w))])]);
   out.push(table(['Training, steps/s', ...trainCols.flatMap((w) => [title[w], `${refId} ÷ row`])], rows));
+  out.push('');
+}
+
+if (only.includes('unet')) {
+  const u = spec.unet;
+  const implemented = results.filter((r) => peers.find((p) => p.id === r.id)?.workloads?.includes('unet') ?? true);
+  const skipped = results.filter((r) => !implemented.includes(r)).map((r) => r.id);
+  const unetCell = (r: PeerResult, k: 'train' | 'sample', value: (t: Timing) => number) => {
+    const x = r.unet;
+    return x && isFailure(x) ? cell(r, x, value) : cell(r, x?.[k], value);
+  };
+  const rows = implemented.map((r) => [
+    label(r),
+    unetCell(r, 'train', (t) => 1 / t.seconds), ratio(unetSteps(ref), unetSteps(r)),
+    unetCell(r, 'sample', (t) => u.sampleBatch / t.seconds), ratio(unetImages(ref), unetImages(r)),
+    unetOf(r) ? String(unetOf(r)!.parameters) : '',
+  ]);
+  const n = u.net;
+  out.push(`U-Net of ${u.preset}${spec.quick ? ' (QUICK: smaller)' : ''}: ${n.inChannels}×${n.resolution}×${n.resolution}, ${n.numClasses} classes, channels ${n.channels}×[${n.channelMult.join(', ')}], ${n.numResBlocks} res-block(s) per stage, attention at ${n.attnResolutions.join(', ')} px and in the middle${n.midAttention ? '' : ' (off)'}, ${n.numHeads} heads, EDM preconditioning, dropout 0`);
+  out.push(table([
+    'U-Net', `train step (EDM loss, Adam), batch ${u.batch}, steps/s`, `${refId} ÷ row`,
+    `denoiser, no grad, batch ${u.sampleBatch}, images·NFE/s`, `${refId} ÷ row`, 'parameters',
+  ], rows));
+  if (skipped.length) out.push(`(no U-Net in ${skipped.join(', ')})`);
   out.push('');
 }
 
@@ -364,13 +426,12 @@ if (!spec.quick && refId === 'genlab-wasm') {
   }
   if (only.includes('conv')) add('conv-net step, × PyTorch', rel('conv', 'torch'), 0.25);
   const busy = machine.loadavgStart[0]! > 0.5 * cores;
-  out.push(table([`Targets (issue 3)${busy ? ', NOT MEANINGFUL on this busy machine' : ''}`, 'measured', 'goal', ''], targets.map((t) => [t.what, t.value === undefined ? 'n/a' : fmt(t.value), `≥ ${t.goal}`, t.ok === undefined ? '' : t.ok ? 'met' : 'NOT met'])));
-  out.push('');
+  if (targets.length) out.push(table([`Targets (issue 3)${busy ? ', NOT MEANINGFUL on this busy machine' : ''}`, 'measured', 'goal', ''], targets.map((t) => [t.what, t.value === undefined ? 'n/a' : fmt(t.value), `≥ ${t.goal}`, t.ok === undefined ? '' : t.ok ? 'met' : 'NOT met'])), '');
 }
 
 // The cores each peer really got while timed: the load's effect, peer by peer.
 const shares = results.filter((r) => !r.error).map((r) => {
-  const ts = [...Object.values(r.gemm ?? {}), r.mlp, r.conv].filter((x): x is Exclude<GemmResult | StepResult, { error: string }> => !!x && !isFailure(x));
+  const ts = [...Object.values(r.gemm ?? {}), r.mlp, r.conv, unetOf(r)?.train, unetOf(r)?.sample].filter((x): x is Ok<GemmResult | StepResult | SampleResult> => ok(x));
   const mean = ts.reduce((a, t) => a + t.cpuPerWall, 0) / ts.length;
   return ts.length ? `${r.id} ${mean.toFixed(2)}` : '';
 }).filter(Boolean);
@@ -378,6 +439,7 @@ if (shares.length) out.push(`Cores in use while timed (process CPU time ÷ wall 
 const checked = [
   only.includes('gemm') ? 'every SGEMM result matches the float64 reference' : '',
   trainCols.length ? 'every peer starts training from the same loss (same network, same weights)' : '',
+  only.includes('unet') ? 'the U-Nets have the same parameter count, initial loss and denoiser output' : '',
 ].filter(Boolean);
 out.push(`Checks: ${problems.length ? '' : `${checked.join('; ')}.`}`);
 for (const p of problems) out.push(`  ! ${p}`);

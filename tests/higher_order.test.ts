@@ -74,7 +74,7 @@ test('sin: second derivative −sin and third −cos, both ways', () => {
   assertClose(values(d2(f64(POINTS))), POINTS.map((p) => -Math.sin(p)), 1e-12, 'sin″ (grad∘grad)');
 });
 
-test('second derivatives of exp, tanh, sigmoid, softplus, log, sqrt, erf match closed forms', () => {
+test('second derivatives of exp, tanh, sigmoid, softplus, silu, log, sqrt, erf match closed forms', () => {
   const xs = [-3, -1.2, -0.3, 0.2, 0.9, 2.5];
   const pos = [0.2, 0.5, 1, 1.7, 3, 6];
   const sig = (v: number) => 1 / (1 + Math.exp(-v));
@@ -83,6 +83,7 @@ test('second derivatives of exp, tanh, sigmoid, softplus, log, sqrt, erf match c
     ['tanh', (u) => u.tanh(), xs, (v) => -2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2)],
     ['sigmoid', (u) => u.sigmoid(), xs, (v) => sig(v) * (1 - sig(v)) * (1 - 2 * sig(v))],
     ['softplus', (u) => u.softplus(), xs, (v) => sig(v) * (1 - sig(v))],
+    ['silu', (u) => u.silu(), xs, (v) => sig(v) * (1 - sig(v)) * (2 + v * (1 - 2 * sig(v)))],
     ['log', (u) => u.log(), pos, (v) => -1 / (v * v)],
     ['sqrt', (u) => u.sqrt(), pos, (v) => -0.25 * v ** -1.5],
     ['erf', (u) => u.erf(), xs, (v) => (-4 * v * Math.exp(-v * v)) / Math.sqrt(Math.PI)],

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import '../src/backends/cpu/index.ts';
 import { Tensor, tensor, zeros, scope, memory, noGrad } from '../src/core/index.ts';
+import { type Backend, getBackend } from '../src/core/backend.ts';
 import { Module, parameter } from '../src/nn/module.ts';
 import { parseSafetensors, serializeSafetensors, type RawTensor } from '../src/nn/io/safetensors.ts';
 import {
@@ -476,4 +477,44 @@ test('EMA of a tensor list; shadows survive the scope they were made in', () => 
   assert.throws(() => ema.update([p, p]), /2 parameters/);
   ema.dispose();
   p.dispose();
+});
+
+// ---------------------------------------------------------------------------------------------
+// The fused Adam kernel is the composed update, bit for bit
+// ---------------------------------------------------------------------------------------------
+
+test('fused Adam/AdamW steps equal the composed elementwise update bit for bit (on the default backend)', () => {
+  const be = getBackend();
+  assert.ok(be.kernels.adamStep, `backend ${be.name} has the fused kernel`);
+  // the same backend without the fused kernel: the optimizer composes the update
+  const plain = Object.create(be, { kernels: { value: { ...be.kernels, adamStep: undefined } }, name: { value: `${be.name}-composed` } }) as Backend;
+  const configs: [string, (ps: Tensor[]) => Optimizer][] = [
+    ['Adam', (ps) => new Adam(ps, { lr: 0.03 })],
+    ['Adam L2 + maximize', (ps) => new Adam(ps, { lr: 0.01, weightDecay: 0.1, maximize: true, betas: [0.8, 0.95] })],
+    ['AdamW', (ps) => new AdamW(ps, { lr: 0.02, weightDecay: 0.3, eps: 1e-6 })],
+  ];
+  const n = 1003; // not a multiple of the SIMD width
+  const init = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 2);
+  for (const [name, make] of configs) {
+    const run = (backend: Backend): Float32Array[] => {
+      const p = tensor(init, { backend, requiresGrad: true });
+      const opt = make([p]);
+      for (let s = 0; s < 7; s++) {
+        scope(() => {
+          opt.zeroGrad();
+          p.mul(p).mul(p.sin()).sum().backward();
+          opt.step();
+        });
+      }
+      const st = opt.stateDict().state;
+      const out = [p.dataSync() as Float32Array, ...Object.values(st).map((t) => t.dataSync() as Float32Array)];
+      opt.dispose();
+      p.dispose();
+      return out;
+    };
+    const a = run(be), b = run(plain);
+    assert.equal(a.length, 3, `${name}: parameter and two moments`);
+    a.forEach((x, i) => assert.deepEqual(x, b[i], `${name}: tensor ${i} differs between fused and composed`));
+    assert.ok(a[0]!.some((v, i) => v !== init[i]), `${name}: the parameter moved`);
+  }
 });

@@ -155,6 +155,8 @@ test('unary float32 ops on every layout and odd sizes, special values included',
     for (const layout of LAYOUTS) {
       for (const op of exactOps) same(`${op} ${layout} [${shape}]`, (be) => place(vals, shape, 'float32', be, layout)[op]());
       for (const op of special) same(`${op} ${layout} [${shape}]`, (be) => place(vals, shape, 'float32', be, layout)[op](), { ulps: ULP_BOUND[op] });
+      same(`silu ${layout} [${shape}]`, (be) => place(vals, shape, 'float32', be, layout).silu(), siluTol);
+      same(`siluGrad ${layout} [${shape}]`, (be) => place(vals, shape, 'float32', be, layout).siluGrad(), siluGradTol);
     }
   }
   // int32 and bool
@@ -391,6 +393,32 @@ test('inverse, log|det| and sign of det on batches of float32 matrices', () => {
 const ULP_BOUND: Record<'exp' | 'log' | 'log1p' | 'expm1' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'erf', number> = {
   exp: 2, log: 2, log1p: 2, expm1: 2, sin: 1, cos: 1, tanh: 2, sigmoid: 2, erf: 2,
 };
+
+/**
+ * silu = x·σ(x): σ's error, one rounding, and x's factor on it; below float32's smallest normal
+ * (x < −87, where σ(x) is subnormal) the error is absolute.
+ */
+const siluTol = (ref: Tensor): Tol => ({ ulps: 4, bound: new Array<number>(ref.size).fill(1.2e-38) });
+/**
+ * silu′ = σ·(1 + x(1 − σ)) crosses zero near x = −1.278, where a relative bound means nothing: there
+ * the error is absolute, a few float32 ulps of 1.
+ */
+const siluGradTol = (ref: Tensor): Tol => ({ ulps: 4, bound: new Array<number>(ref.size).fill(5e-7) });
+
+test('silu and its derivative over wide sweeps (ulps, and absolute near the derivative\'s zero)', (t) => {
+  const N = 60000;
+  for (const v of [Float32Array.from(rng.uniform(N, -100, 30)), Float32Array.from(rng.uniform(N, -4, 2))]) {
+    scope(() => {
+      const x = tensor(v, { backend: cpu }), y = tensor(v, { backend: wasm });
+      const w1 = agree('silu sweep', y.silu(), x.silu(), siluTol(x));
+      agree('siluGrad sweep', y.siluGrad(), x.siluGrad(), siluGradTol(x));
+      const a = y.siluGrad().dataSync(), b = x.siluGrad().dataSync();
+      let err = 0;
+      for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!));
+      t.diagnostic(`silu: max ${w1.toFixed(2)} ulp; siluGrad: max absolute error ${err.toExponential(2)}`);
+    });
+  }
+});
 
 test('transcendental functions: the largest error in ulps over wide sweeps', (t) => {
   const N = 60000;

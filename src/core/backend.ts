@@ -21,6 +21,8 @@ export interface View {
 export const UNARY_OPS = [
   'neg', 'abs', 'sign', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'recip',
   'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'floor', 'ceil', 'round', 'logicalNot',
+  // x·σ(x) and its derivative σ(x)·(1 + x·(1 − σ(x))): one pass each where SiLU's composition took two and six
+  'silu', 'siluGrad',
 ] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
@@ -79,6 +81,28 @@ export interface OtherKernels {
   logAbsDet(a: View): Buf;
   /** Batched sign of det (−1, 0 or 1). */
   detSign(a: View): Buf;
+  /**
+   * Optional fused update: one Adam/AdamW step over a float32 parameter p, its gradient g and its
+   * moments m, v (all of one shape), returning new buffers [p′, m′, v′] in torch.optim's order of
+   * operations. Optimizers compose the same update from elementwise kernels where it is missing.
+   */
+  adamStep?(p: View, g: View, m: View, v: View, h: AdamStepHyper): [Buf, Buf, Buf];
+}
+
+/** The scalars of one fused Adam step (see `OtherKernels.adamStep`). */
+export interface AdamStepHyper {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  /** Adam: L2 penalty added to the gradient; AdamW (`decoupled`): p is first scaled by 1 − lr·weightDecay. */
+  readonly weightDecay: number;
+  readonly decoupled: boolean;
+  readonly maximize: boolean;
+  readonly lr: number;
+  /** lr / (1 − β₁ᵗ) */
+  readonly stepSize: number;
+  /** √(1 − β₂ᵗ) */
+  readonly biasCorrection2Sqrt: number;
 }
 
 export type KernelTable =

@@ -97,6 +97,12 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
   cos: (g, [x]) => [g.mul(x!.sin()).neg()],
   tanh: (g, _, out) => [g.mul(out.mul(out).rsub(1))],
   sigmoid: (g, _, out) => [g.mul(out.mul(out.rsub(1)))],
+  silu: (g, [x]) => [g.mul(x!.siluGrad())],
+  // d/dx σ(1 + x(1 − σ)) = σ(1 − σ)·(2 + x(1 − 2σ))
+  siluGrad: (g, [x]) => {
+    const s = x!.sigmoid();
+    return [g.mul(s.mul(s.rsub(1)).mul(x!.mul(s.mul(-2).add(1)).add(2)))];
+  },
   erf: (g, [x]) => [g.mul(x!.mul(x!).neg().exp().mul(TWO_OVER_SQRT_PI))],
   floor: null,
   ceil: null,
@@ -153,7 +159,8 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
   },
 
   // products and convolution
-  matmul: (g, [a, b]) => [g.matmul(b!.mT), a!.mT.matmul(g)],
+  // (a product is skipped for an input that takes no gradient: the data of a first layer)
+  matmul: (g, [a, b]) => [a!.requiresGrad ? g.matmul(b!.mT) : null, b!.requiresGrad ? a!.mT.matmul(g) : null],
   im2col: (g, [x], _, { p, H, W }) => [col2imOp(g, p, x!.shape[1]!, H, W)],
   col2im: (g, _, __, { p }) => [im2colOp(g, p)],
   custom: (g, inputs, out, { vjp }) => vjp(g, inputs, out),
@@ -162,5 +169,6 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
   inverse: (g, _, out) => [out.mT.matmul(g).matmul(out.mT).neg()],
   logAbsDet: (g, [a]) => [g.unsqueeze(-1).unsqueeze(-1).mul(inverseOp(a!).mT)],
   detSign: null,
+  adamStep: null, // an optimizer update, never recorded
 };
 

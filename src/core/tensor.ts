@@ -6,7 +6,7 @@
  * `gradients.ts`. Everything else — sigmoid's friends, softmax, var, conv — is composed here or
  * in `functional.ts` from those, and gets its gradient by composition.
  */
-import { type Backend, type Buf, type View, type Im2colParams, type UnaryOp, type BinaryOp, type ReduceOp, getBackend } from './backend.ts';
+import { type AdamStepHyper, type Backend, type Buf, type View, type Im2colParams, type UnaryOp, type BinaryOp, type ReduceOp, getBackend } from './backend.ts';
 import { type DType, type TypedArray, isDType, isFloat, promote, floatOf, toArrayOf, bytesPerElement } from './dtype.ts';
 import { type Shape, sizeOf, contiguousStrides, isContiguous, broadcastShapes, normAxis, normAxes, shapeStr, sameShape, checkShape } from './shape.ts';
 import { isGradEnabled, withGradMode, noGrad } from './autograd.ts';
@@ -495,7 +495,9 @@ export class Tensor {
     return where(bx.gt(threshold), this, y);
   }
   /** SiLU / swish: x·σ(x). */
-  silu(): Tensor { return this.mul(this.sigmoid()); }
+  silu(): Tensor { return unary('silu', this, true); }
+  /** The derivative of silu, σ(x)·(1 + x·(1 − σ(x))) (its backward rule's kernel). */
+  siluGrad(): Tensor { return unary('siluGrad', this, true); }
   /** GELU (Hendrycks & Gimpel 2016): exact x·Φ(x), or the tanh approximation. */
   gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
     if (approximate === 'tanh') {
@@ -587,6 +589,18 @@ export class Tensor {
 
 function fromBuf(backend: Backend, buf: Buf, dtype: DType, size: number): Storage {
   return new Storage(backend, buf, dtype, size);
+}
+
+/**
+ * One fused Adam/AdamW step where the backend has one (`OtherKernels.adamStep`): new tensors
+ * [p′, m′, v′], or null where the backend lacks it or the tensors are not float32 of one shape on
+ * one backend (then the optimizer composes the update). Not recorded for autograd.
+ */
+export function fusedAdamStep(p: Tensor, g: Tensor, m: Tensor, v: Tensor, h: AdamStepHyper): [Tensor, Tensor, Tensor] | null {
+  const k = p.backend.kernels.adamStep;
+  if (!k || [p, g, m, v].some((t) => t.backend !== p.backend || t.dtype !== 'float32' || !sameShape(t.shape, p.shape))) return null;
+  const bufs = k(p.view(), g.view(), m.view(), v.view(), h);
+  return bufs.map((b) => wrapBuf(p.backend, b, p.shape, 'float32')) as [Tensor, Tensor, Tensor];
 }
 
 /** @internal A fresh contiguous tensor over a new buffer. */

@@ -7,7 +7,7 @@ import { registerBackend } from '../../core/backend.ts';
 import { type DType, type TypedArray, allocArray, bytesPerElement } from '../../core/dtype.ts';
 import { sizeOf, contiguousStrides } from '../../core/shape.ts';
 import { stridedIndex, isDense } from './strided.ts';
-import { erf, roundHalfEven, sigmoid, sign } from './math.ts';
+import { erf, roundHalfEven, sigmoid, silu, siluGrad, sign } from './math.ts';
 
 interface CpuBuf { data: TypedArray; freed: boolean }
 
@@ -174,6 +174,8 @@ function makeKernels(wrap: (d: TypedArray) => Buf): KernelTable {
     ceil: unary(Math.ceil),
     round: unary(roundHalfEven),
     logicalNot: unary((x) => (x ? 0 : 1)),
+    silu: unary(silu),
+    siluGrad: unary(siluGrad),
 
     add: binary((a, b) => a + b),
     sub: binary((a, b) => a - b),
@@ -323,6 +325,28 @@ function makeKernels(wrap: (d: TypedArray) => Buf): KernelTable {
     },
     detSign(a) {
       return wrap(batchedLu(a, 'detSign'));
+    },
+    adamStep(pv, gv, mv, vv, h) {
+      // each operation rounded to the storage precision, as the composed update would be
+      const r = pv.dtype === 'float32' ? Math.fround : (x: number) => x;
+      const p = gather1(pv), g = gather1(gv), m = gather1(mv), v = gather1(vv);
+      const n = p.length;
+      const p2 = allocArray(pv.dtype, n), m2 = allocArray(pv.dtype, n), v2 = allocArray(pv.dtype, n);
+      const b1 = r(h.beta1), c1 = r(1 - h.beta1), b2 = r(h.beta2), c2 = r(1 - h.beta2);
+      const wd = r(h.decoupled ? 1 - h.lr * h.weightDecay : h.weightDecay), step = r(h.stepSize), bc2 = r(h.biasCorrection2Sqrt), eps = r(h.eps);
+      for (let i = 0; i < n; i++) {
+        let pi = p[i]!, gi = g[i]!;
+        if (h.maximize) gi = -gi;
+        if (h.decoupled) pi = r(pi * wd);
+        else if (h.weightDecay !== 0) gi = r(gi + r(pi * wd));
+        const mi = r(r(m[i]! * b1) + r(gi * c1));
+        const vi = r(r(v[i]! * b2) + r(r(gi * gi) * c2));
+        const denom = r(r(r(Math.sqrt(vi)) / bc2) + eps);
+        m2[i] = mi;
+        v2[i] = vi;
+        p2[i] = r(pi + r(r(mi / denom) * -step));
+      }
+      return [wrap(p2), wrap(m2), wrap(v2)];
     },
   };
 }

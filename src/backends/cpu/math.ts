@@ -59,6 +59,16 @@ export function sigmoid(x: number): number {
   return e / (1 + e);
 }
 
+/** SiLU (Hendrycks & Gimpel's sigmoid-weighted linear unit, Elfwing et al. 2018): x·σ(x). */
+export function silu(x: number): number {
+  return x * sigmoid(x);
+}
+
+/** d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x))). */
+export function siluGrad(x: number): number {
+  return sigmoid(x) * (1 + x * sigmoid(-x));
+}
+
 export function sign(x: number): number {
   return x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN;
 }

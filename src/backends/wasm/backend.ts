@@ -4,7 +4,7 @@
  * shared memory and worker threads. The host side here allocates buffers, simplifies strided views
  * into compact descriptors, writes kernel arguments and splits the work into chunks.
  */
-import type { Backend, Buf, KernelTable, View, UnaryOp, BinaryOp, ReduceOp, Im2colParams, MemoryInfo } from '../../core/backend.ts';
+import type { AdamStepHyper, Backend, Buf, KernelTable, View, UnaryOp, BinaryOp, ReduceOp, Im2colParams, MemoryInfo } from '../../core/backend.ts';
 import { UNARY_OPS, BINARY_OPS, REDUCE_OPS } from '../../core/backend.ts';
 import type { DType, TypedArray } from '../../core/dtype.ts';
 import { sizeOf, contiguousStrides, shapeStr } from '../../core/shape.ts';
@@ -26,7 +26,7 @@ const NOPS = 4, MAXD = 16;
 /** Elements per chunk: small enough to share out, large enough to amortise waking a thread. */
 const CHUNK = 32768;
 const CHUNK_HEAVY = 8192;
-const HEAVY = new Set<UnaryOp>(['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tanh', 'sigmoid', 'erf']);
+const HEAVY = new Set<UnaryOp>(['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'silu', 'siluGrad']);
 // gemm blocking (assembly/gemm.ts)
 const MR = 4, NR = 8, KC = 256, MC = 128, NC = 1024;
 const GEMM_SCRATCH = (MC * KC + KC * NC + MR * NR) * 4;
@@ -293,6 +293,7 @@ export class WasmBackend implements Backend {
       inverse: (a) => this.lu(a, 'inverse'),
       logAbsDet: (a) => this.lu(a, 'logAbsDet'),
       detSign: (a) => this.lu(a, 'detSign'),
+      adamStep: (p, g, m, v, h) => this.adamStep(p, g, m, v, h),
     };
     return { ...table, ...others } as KernelTable;
   }
@@ -361,6 +362,22 @@ export class WasmBackend implements Backend {
     this.run('cumsum', [DT_CODE[x.dtype], outer, L, inner, src, b.ptr], outer * Math.ceil(inner / COLS_BLOCK));
     if (tmp) this.free(tmp);
     return b;
+  }
+
+  private adamStep(p: View, g: View, m: View, v: View, h: AdamStepHyper): [Buf, Buf, Buf] {
+    if (p.dtype !== 'float32') throw new Error(`${this.name} backend: adamStep takes float32 tensors, got ${p.dtype}`);
+    const n = sizeOf(p.shape);
+    const outs = [this.allocBuf('float32', n), this.allocBuf('float32', n), this.allocBuf('float32', n)] as const;
+    if (n === 0) return [...outs];
+    const dense = [p, g, m, v].map((x) => this.dense(x));
+    const f = (x: number) => f32Bits(x);
+    const wd = h.decoupled ? 1 - h.lr * h.weightDecay : h.weightDecay;
+    this.run('adam', [
+      ...dense.map(([ptr]) => ptr), ...outs.map((b) => b.ptr), n, CHUNK, (h.maximize ? 1 : 0) | (h.decoupled ? 2 : 0),
+      f(h.beta1), f(h.beta2), f(h.eps), f(wd), f(h.stepSize), f(h.biasCorrection2Sqrt),
+    ], Math.ceil(n / CHUNK));
+    for (const [, tmp] of dense) if (tmp) this.free(tmp);
+    return [...outs];
   }
 
   private ensureGemmScratch(): number {

@@ -19,7 +19,7 @@ export const MAX_THREADS = 64;
 const PAGE = 65536;
 
 /** The kernels a task can name (exports of assembly/index.ts), in a fixed order shared with workers. */
-export const KERNELS = ['ew', 'reduce', 'argReduce', 'cumsum', 'gemm', 'im2col', 'col2im'] as const;
+export const KERNELS = ['ew', 'reduce', 'argReduce', 'cumsum', 'gemm', 'im2col', 'col2im', 'adam'] as const;
 export type KernelName = (typeof KERNELS)[number];
 type KernelFn = (args: number, chunk: number, tid: number) => void;
 
@@ -48,12 +48,33 @@ function relaxedProbe(): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-export const hasRelaxedSimd = (() => {
+function validatesRelaxed(): boolean {
   try {
     return WebAssembly.validate(relaxedProbe());
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether relaxed SIMD is on. Node 20's V8 (11.3) implements it behind
+ * `--experimental-wasm-relaxed-simd`; V8 reads that flag whenever it compiles a module, so where
+ * the probe fails in Node we set the flag through `v8.setFlagsFromString` and probe again (Node 22
+ * and current browsers have it on by default). `GENLAB_WASM_RELAXED=0` in the environment leaves
+ * the flags alone, and `createWasmBackend({ relaxed: false })` picks the plain SIMD128 build.
+ */
+export const hasRelaxedSimd = (() => {
+  if (validatesRelaxed()) return true;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  if (env?.GENLAB_WASM_RELAXED === '0') return false;
+  const v8 = nodeBuiltin<{ setFlagsFromString?: (flags: string) => void }>('v8');
+  if (!v8?.setFlagsFromString) return false;
+  try {
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return validatesRelaxed();
 })();
 
 /** Shared memory and workers are usable (browsers also need cross-origin isolation). */
@@ -249,12 +270,17 @@ export function createMemory(shared: boolean): WebAssembly.Memory {
 // ----- threads -----------------------------------------------------------------------------------
 
 // Control words (Int32 indices at CTL)
-const GEN = 0, FN = 1, ARG = 2, NCH = 3, NEXT = 4, DONE = 5, PART = 6, STOP = 7, READY = 8, ERR = 127;
+const GEN = 0, FN = 1, ARG = 2, NCH = 3, LEFT = 4, DONE = 5, STOP = 7, READY = 8, ERR = 127;
 
 /**
  * The worker's loop, as source text (it runs as a classic script: Node's eval worker or a blob URL).
- * A task is (kernel, args, chunk count) in the control words; PART holds the generation and the
- * number of workers that take part, so a worker that wakes late never reads a half-written task.
+ *
+ * A task is (kernel, args, chunk count) in the control words. LEFT counts the chunks not yet
+ * claimed; a thread claims one by decrementing it (compare-and-swap, never below 0) and only then
+ * reads the task: while it holds an unfinished chunk the caller cannot publish the next task, so
+ * what it reads is the task it claimed from, however late it woke. DONE counts finished chunks; the
+ * caller waits for DONE = n, never for a worker that claimed nothing (one the OS has not scheduled
+ * yet costs nothing: the caller takes its chunks).
  */
 const WORKER_SOURCE = `
 'use strict';
@@ -270,18 +296,18 @@ function start(d) {
     for (let s = 0; g === seen && s < 20000; s++) g = Atomics.load(c, ${GEN});
     if (g === seen) { Atomics.wait(c, ${GEN}, seen); continue; }
     if (Atomics.load(c, ${STOP})) return;
-    const part = Atomics.load(c, ${PART});
-    if ((part >>> 7) !== (g & 0xffffff)) continue; // the next task is being written: look again
     seen = g;
-    if (id > (part & 127)) continue;
-    const f = fns[c[${FN}]], a = c[${ARG}], n = c[${NCH}];
-    try {
-      for (let k; (k = Atomics.add(c, ${NEXT}, 1)) < n;) f(a, k, id);
-    } catch (e) {
-      Atomics.store(c, ${ERR}, 1);
-    } finally {
-      Atomics.add(c, ${DONE}, 1);
-      Atomics.notify(c, ${DONE});
+    for (;;) {
+      const left = Atomics.load(c, ${LEFT});
+      if (left <= 0) break;
+      if (Atomics.compareExchange(c, ${LEFT}, left, left - 1) !== left) continue;
+      const n = c[${NCH}];
+      try {
+        fns[c[${FN}]](c[${ARG}], n - left, id);
+      } catch (e) {
+        Atomics.store(c, ${ERR}, 1);
+      }
+      if (Atomics.add(c, ${DONE}, 1) + 1 === n) Atomics.notify(c, ${DONE});
     }
   }
 }
@@ -321,27 +347,36 @@ export class Pool {
   /** Run `kernel(args, chunk, tid)` for chunk = 0 … n−1. */
   run(kernel: KernelName, args: number, n: number): void {
     const f = this.fns[KERNELS.indexOf(kernel)]!;
-    const p = n > 1 ? Math.min(this.readyWorkers(), n - 1) : 0;
-    if (p === 0) {
+    if (n <= 1 || this.readyWorkers() === 0) {
       for (let k = 0; k < n; k++) f(args, k, 0);
       return;
     }
     const c = this.ctl;
-    this.gen = (this.gen + 1) & 0xffffff;
     c[FN] = KERNELS.indexOf(kernel);
     c[ARG] = args;
     c[NCH] = n;
-    Atomics.store(c, NEXT, 0);
     Atomics.store(c, DONE, 0);
-    Atomics.store(c, PART, (this.gen << 7) | p);
+    Atomics.store(c, LEFT, n);
+    this.gen = (this.gen + 1) | 0;
     Atomics.store(c, GEN, this.gen);
     Atomics.notify(c, GEN);
+    let mine = 0;
     try {
-      for (let k; (k = Atomics.add(c, NEXT, 1)) < n;) f(args, k, 0);
+      for (;;) {
+        const left = Atomics.load(c, LEFT);
+        if (left <= 0) break;
+        if (Atomics.compareExchange(c, LEFT, left, left - 1) !== left) continue;
+        mine++;
+        f(args, n - left, 0);
+      }
     } finally {
+      // chunks this thread claimed are finished (or threw: then the unclaimed rest is dropped);
+      // wait for the chunks the workers claimed
+      mine += Math.max(0, Atomics.exchange(c, LEFT, 0));
+      if (mine) Atomics.add(c, DONE, mine);
       for (let spins = 0; ; spins++) {
         const d = Atomics.load(c, DONE);
-        if (d >= p) break;
+        if (d >= n) break;
         if (canBlock && spins > 2000) Atomics.wait(c, DONE, d, 5);
       }
     }

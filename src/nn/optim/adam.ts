@@ -12,6 +12,7 @@
  * State names are torch's: `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`.
  */
 import { type Tensor, zerosLike } from '../../core/index.ts';
+import { fusedAdamStep } from '../../core/tensor.ts';
 import { Optimizer, type ParamGroup, type ParamsArg, type ParamState, checkHyper } from './optimizer.ts';
 
 export type AdamHyper = {
@@ -52,6 +53,23 @@ export class Adam extends Optimizer<AdamHyper> {
   protected update(p: Tensor, grad: Tensor, group: ParamGroup<AdamHyper>, state: ParamState): void {
     const { lr, betas: [beta1, beta2], eps, weightDecay, amsgrad, maximize } = group;
     const t = ++state.step;
+    const m0 = state.get('exp_avg') ?? state.set('exp_avg', zerosLike(p));
+    const v0 = state.get('exp_avg_sq') ?? state.set('exp_avg_sq', zerosLike(p));
+    const biasCorrection1 = 1 - beta1 ** t;
+    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** t);
+    const stepSize = lr / biasCorrection1;
+
+    // One pass where the backend has the fused kernel (the same update, in the same order)
+    if (!amsgrad) {
+      const fused = fusedAdamStep(p, grad, m0, v0, { beta1, beta2, eps, weightDecay, decoupled: this.decoupled, maximize, lr, stepSize, biasCorrection2Sqrt });
+      if (fused) {
+        p.assign(fused[0]);
+        state.set('exp_avg', fused[1]);
+        state.set('exp_avg_sq', fused[2]);
+        return;
+      }
+    }
+
     let g = maximize ? grad.neg() : grad;
     if (this.decoupled) {
       // Decoupled weight decay
@@ -59,8 +77,6 @@ export class Adam extends Optimizer<AdamHyper> {
     } else if (weightDecay !== 0) g = g.add(p.mul(weightDecay));
 
     // Moment estimates
-    const m0 = state.get('exp_avg') ?? state.set('exp_avg', zerosLike(p));
-    const v0 = state.get('exp_avg_sq') ?? state.set('exp_avg_sq', zerosLike(p));
     const m = state.set('exp_avg', m0.mul(beta1).add(g.mul(1 - beta1)));
     let v = state.set('exp_avg_sq', v0.mul(beta2).add(g.mul(g).mul(1 - beta2)));
     if (amsgrad) {
@@ -69,9 +85,6 @@ export class Adam extends Optimizer<AdamHyper> {
     }
 
     // Bias-corrected step
-    const biasCorrection1 = 1 - beta1 ** t;
-    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** t);
-    const stepSize = lr / biasCorrection1;
     const denom = v.sqrt().div(biasCorrection2Sqrt).add(eps);
     p.assign(p.add(m.div(denom).mul(-stepSize)));
   }

@@ -7,7 +7,7 @@
 // fast paths for unit strides and for zero strides (a broadcast scalar), and a scalar path for
 // everything else.
 import { argI, idxScratch, F32, I32, BOOL } from './common';
-import { vexp, vlog, vlog1p, vexpm1, vtanh, vsigmoid, verf, vsin, vcos } from './vmath';
+import { vexp, vlog, vlog1p, vexpm1, vtanh, vsigmoid, vsilu, vsiluGrad, verf, vsin, vcos } from './vmath';
 
 export const HDR = 8; // header words: kind, op, n, chunk size, aux0..aux3
 const NOPS = 4;
@@ -24,6 +24,7 @@ const K_SCATTER = 6;
 // unary op codes (the order of UNARY_OPS in core/backend.ts)
 const U_NEG = 0, U_ABS = 1, U_SIGN = 2, U_EXP = 3, U_LOG = 4, U_LOG1P = 5, U_EXPM1 = 6, U_SQRT = 7, U_RECIP = 8;
 const U_SIN = 9, U_COS = 10, U_TANH = 11, U_SIGMOID = 12, U_ERF = 13, U_FLOOR = 14, U_CEIL = 15, U_ROUND = 16, U_NOT = 17;
+const U_SILU = 18, U_SILU_GRAD = 19;
 // binary op codes (the order of BINARY_OPS)
 const B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_POW = 4, B_MAX = 5, B_MIN = 6;
 const B_EQ = 7, B_NE = 8, B_LT = 9, B_LE = 10, B_GT = 11, B_GE = 12, B_AND = 13, B_OR = 14;
@@ -113,6 +114,8 @@ function unaryScalar(op: i32, x: f64): f64 {
     case U_COS: return vcos(v);
     case U_TANH: return vtanh(v);
     case U_SIGMOID: return vsigmoid(v);
+    case U_SILU: return vsilu(v);
+    case U_SILU_GRAD: return vsiluGrad(v);
     case U_ERF: return verf(v);
     case U_FLOOR: return f32x4.floor(v);
     case U_CEIL: return f32x4.ceil(v);
@@ -167,6 +170,8 @@ function unaryF32(op: i32, x: usize, sx: i32, y: usize, n: i32): void {
     case U_COS: loopU(U_COS, x, sx, y, n); break;
     case U_TANH: loopU(U_TANH, x, sx, y, n); break;
     case U_SIGMOID: loopU(U_SIGMOID, x, sx, y, n); break;
+    case U_SILU: loopU(U_SILU, x, sx, y, n); break;
+    case U_SILU_GRAD: loopU(U_SILU_GRAD, x, sx, y, n); break;
     case U_ERF: loopU(U_ERF, x, sx, y, n); break;
     case U_FLOOR: loopU(U_FLOOR, x, sx, y, n); break;
     case U_CEIL: loopU(U_CEIL, x, sx, y, n); break;

@@ -3,3 +3,4 @@ export { ew } from './elementwise';
 export { reduce, argReduce, cumsum } from './reduce';
 export { gemm } from './gemm';
 export { im2col, col2im } from './conv';
+export { adam } from './optim';

@@ -249,6 +249,22 @@ const I_TWO = memory.data<i32>([2]);
   return v128.bitselect(q, f32x4.mul(e, q), f32x4.ge(x, k(ZERO)));
 }
 
+/** x·σ(x). */
+@inline export function vsilu(x: v128): v128 {
+  return f32x4.mul(x, vsigmoid(x));
+}
+
+/** σ(x)·(1 + x·(1 − σ(x))), the derivative of x·σ(x). */
+@inline export function vsiluGrad(x: v128): v128 {
+  // σ(x) and 1 − σ(x) = σ(−x) from one e^{−|x|} (1 − σ by subtraction loses digits for large x)
+  const e = vexp(f32x4.neg(f32x4.abs(x)));
+  const q = f32x4.div(k(ONE), f32x4.add(e, k(ONE)));
+  const eq = f32x4.mul(e, q);
+  const pos = f32x4.ge(x, k(ZERO));
+  const s = v128.bitselect(q, eq, pos), t = v128.bitselect(eq, q, pos);
+  return f32x4.mul(s, mad(x, t, k(ONE)));
+}
+
 // ----- erf ---------------------------------------------------------------------------------------
 
 /**
