@@ -369,6 +369,9 @@ test('conv1d and conv2d: stride, padding, dilation, groups, bias', () => {
   check((x, w) => F.conv1d(x, w, null, { stride: 2, padding: 2, dilation: 2 }), [normal(1, 2, 7), normal(2, 2, 3)]);
   check((x, w) => F.conv1d(x, w, null, { groups: 2 }), [normal(1, 4, 5), normal(2, 2, 2)]);
   check((x, w) => F.conv2d(x, w), [normal(1, 1, 1, 1), normal(2, 1, 1, 1)]); // 1×1 everything
+  // pointwise (1×1, stride 1, no padding): no column matrix; with groups and a non-square map
+  check((x, w, b) => F.conv2d(x, w, b), [normal(2, 3, 2, 5), normal(4, 3, 1, 1), normal(4)]);
+  check((x, w) => F.conv2d(x, w, null, { groups: 2 }), [normal(1, 4, 3, 2), normal(6, 2, 1, 1)]);
 });
 
 test('convTranspose2d and convTranspose1d: stride, padding, outputPadding, dilation, groups', () => {

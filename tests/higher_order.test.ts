@@ -374,6 +374,7 @@ test('double backward: matmul, einsum, views, concat, pad, roll, gather/scatter,
 
 test('double backward: conv, transposed conv, pools, interpolate, norms, losses, attention, linalg', () => {
   gradgradcheck((x, w) => F.conv2d(x, w, null, { stride: 2, padding: 1, groups: 2 }).square(), [normal(1, 2, 4, 3), normal(2, 1, 2, 2)]);
+  gradgradcheck((x, w) => F.conv2d(x, w).square(), [normal(2, 3, 2, 3), normal(2, 3, 1, 1)]);
   gradgradcheck((x, w) => F.conv1d(x, w, null, { dilation: 2 }).tanh(), [normal(1, 2, 5), normal(2, 2, 2)]);
   gradgradcheck((x, w) => F.convTranspose2d(x, w, null, { stride: 2, outputPadding: 1 }).square(), [normal(1, 2, 2, 2), normal(2, 1, 2, 2)]);
   const distinct = tensor(Float64Array.from(rng.permutation(16), (v) => v * 0.3 - 2), { shape: [1, 1, 4, 4], dtype: 'float64' });

@@ -42,11 +42,15 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   // y = W·im2col(x), per group. The column matrix is kh·kw times the size of x, so it is freed at
   // once and recomputed in backward rather than kept for it: backward keeps x and W only.
   //   ∂W = Σₙ gₙ · colsₙᵀ,   ∂x = col2im(Wᵀ · g)
-  const y = noGrad(() => scope(() => weight.reshape([g, O / g, K]).matmul(im2colOp(x, p).reshape([N, g, K, L])).reshape([N, O, oh, ow])));
+  // A 1×1 convolution with stride 1 and no padding needs no column matrix: it is x itself.
+  const pointwise = kh === 1 && kw === 1 && p.stride[0] === 1 && p.stride[1] === 1 && p.padding[0] === 0 && p.padding[1] === 0;
+  const colsOf = (t: Tensor) => (pointwise ? t.reshape([N, C, L]) : im2colOp(t, p));
+  const y = noGrad(() => scope(() => weight.reshape([g, O / g, K]).matmul(colsOf(x).reshape([N, g, K, L])).reshape([N, O, oh, ow])));
   const out = customGrad(y, [x, weight], 'conv2d', (gy, [xi, wi]) => {
     const g4 = gy.reshape([N, g, O / g, L]);
-    const gx = xi!.requiresGrad ? col2imOp(wi!.reshape([g, O / g, K]).mT.matmul(g4).reshape([N, g * K, L]), p, C, H, W) : null;
-    const gw = wi!.requiresGrad ? g4.matmul(im2colOp(xi!, p).reshape([N, g, K, L]).mT).sum(0).reshape(wi!.shape) : null;
+    const gcols = () => wi!.reshape([g, O / g, K]).mT.matmul(g4).reshape([N, g * K, L]);
+    const gx = xi!.requiresGrad ? (pointwise ? gcols().reshape([N, C, H, W]) : col2imOp(gcols(), p, C, H, W)) : null;
+    const gw = wi!.requiresGrad ? g4.matmul(colsOf(xi!).reshape([N, g, K, L]).mT).sum(0).reshape(wi!.shape) : null;
     return [gx, gw];
   });
   return bias ? out.add(bias.reshape([1, O, 1, 1])) : out;
