@@ -1,12 +1,15 @@
 /**
- * Autoregressive models on binarised MNIST: FVSBN, NADE, MADE and (Gated) PixelCNN, trained with a
+ * Autoregressive models on binarised MNIST: FVSBN, NADE, MADE, (Gated) PixelCNN and PixelRNN (Row
+ * LSTM, model name `rowlstm`, registry family `pixelrnn`), trained with a
  * stated (configurable) budget; reports the exact test NLL in nats next to the published figures
  * and writes sample grids into docs/ar/.
  *
- *   npx tsx scripts/ar-mnist.ts [--models fvsbn,nade,made,pixelcnn] [--steps fvsbn=1500,nade=800,made=1500,pixelcnn=500]
- *       [--batch fvsbn=64,nade=32,made=64,pixelcnn=16] [--clip 100 (gradient-norm clip; 0 = none)] [--lr fvsbn=1e-2,nade=2e-3,made=1e-3,pixelcnn=2e-3] [--test fvsbn=10000,nade=2000,made=10000,pixelcnn=2000] [--samples 36] [--seed 0]
+ *   npx tsx scripts/ar-mnist.ts [--models fvsbn,nade,made,pixelcnn,rowlstm] [--steps fvsbn=1500,nade=800,made=1500,pixelcnn=500,rowlstm=400]
+ *       [--batch fvsbn=64,nade=32,made=64,pixelcnn=16,rowlstm=16] [--clip 100 (gradient-norm clip; 0 = none)]
+ *       [--lr fvsbn=1e-2,nade=2e-3,made=1e-3,pixelcnn=2e-3,rowlstm=2e-3] [--test fvsbn=10000,nade=2000,made=10000,pixelcnn=2000,rowlstm=2000] [--samples 36] [--seed 0]
  *       [--made-hidden 500] [--made-masks 1] [--nade-hidden 500]
- *       [--pixel-arch gated] [--pixel-hidden 32] [--pixel-layers 5] [--data <dir>] [--out runs/ar-mnist] [--docs docs/ar]
+ *       [--pixel-arch gated] [--pixel-hidden 32] [--pixel-layers 5] [--rnn-hidden 32] [--rnn-layers 2]
+ *       [--data <dir>] [--out runs/ar-mnist] [--docs docs/ar]
  *
  * Data: MNIST grey levels p ∈ [0, 1]. Training batches are binarised dynamically (a fresh Bernoulli
  * draw with probability p at every step, through the families' `loss`). The test set is binarised
@@ -14,7 +17,8 @@
  * written to <out>/test-binarized.u8 (10000 × 784 bytes) so the PyTorch twin
  * (scripts/twins/ar_mnist_torch.py) evaluates on the very same bits. Test NLL = −log p(x) in nats
  * per image, exact for every model here (MADE: the ensemble of its mask sets), averaged over the
- * first `test` test images (all 10000 for FVSBN and MADE, 2000 for the slower NADE and PixelCNN).
+ * first `test` test images (all 10000 for FVSBN and MADE, 2000 for the slower NADE, PixelCNN and
+ * Row LSTM).
  */
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +33,7 @@ import type { FVSBN } from '../src/models/autoregressive/fvsbn.ts';
 import type { NADE } from '../src/models/autoregressive/nade.ts';
 import type { BernoulliMADE } from '../src/models/autoregressive/made.ts';
 import type { PixelCNN } from '../src/models/autoregressive/pixelcnn.ts';
+import type { PixelRNN } from '../src/models/autoregressive/pixelrnn.ts';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,19 +44,22 @@ function perModel(name: string, defs: Record<ModelName, number>): Record<ModelNa
   const out = { ...defs };
   for (const kv of arg(name, '').split(',').filter(Boolean)) {
     const [k, v] = kv.split('=');
-    if (!(k! in out) || !Number.isFinite(Number(v))) throw new Error(`--${name}: expected model=value pairs (fvsbn, nade, made, pixelcnn), got '${kv}'`);
+    if (!(k! in out) || !Number.isFinite(Number(v))) throw new Error(`--${name}: expected model=value pairs (fvsbn, nade, made, pixelcnn, rowlstm), got '${kv}'`);
     out[k as ModelName] = Number(v);
   }
   return out;
 }
 
-type ModelName = 'fvsbn' | 'nade' | 'made' | 'pixelcnn';
-const models = arg('models', 'fvsbn,nade,made,pixelcnn').split(',') as ModelName[];
-const steps = perModel('steps', { fvsbn: 1500, nade: 800, made: 1500, pixelcnn: 500 });
-const lrs = perModel('lr', { fvsbn: 1e-2, nade: 2e-3, made: 1e-3, pixelcnn: 2e-3 });
+type ModelName = 'fvsbn' | 'nade' | 'made' | 'pixelcnn' | 'rowlstm';
+/** The registry family of each model name. */
+const FAMILY = { fvsbn: 'fvsbn', nade: 'nade', made: 'made', pixelcnn: 'pixelcnn', rowlstm: 'pixelrnn' } as const;
+const models = arg('models', 'fvsbn,nade,made,pixelcnn,rowlstm').split(',') as ModelName[];
+for (const m of models) if (!(m in FAMILY)) throw new Error(`--models: unknown model '${m}' (${Object.keys(FAMILY).join(', ')})`);
+const steps = perModel('steps', { fvsbn: 1500, nade: 800, made: 1500, pixelcnn: 500, rowlstm: 400 });
+const lrs = perModel('lr', { fvsbn: 1e-2, nade: 2e-3, made: 1e-3, pixelcnn: 2e-3, rowlstm: 2e-3 });
 const clip = Number(arg('clip', '100'));
-const batches = perModel('batch', { fvsbn: 64, nade: 32, made: 64, pixelcnn: 16 });
-const tests = perModel('test', { fvsbn: 10000, nade: 2000, made: 10000, pixelcnn: 2000 });
+const batches = perModel('batch', { fvsbn: 64, nade: 32, made: 64, pixelcnn: 16, rowlstm: 16 });
+const tests = perModel('test', { fvsbn: 10000, nade: 2000, made: 10000, pixelcnn: 2000, rowlstm: 2000 });
 const nSamples = Number(arg('samples', '36'));
 const seed = Number(arg('seed', '0'));
 const madeHidden = Number(arg('made-hidden', '500'));
@@ -60,6 +68,8 @@ const nadeHidden = Number(arg('nade-hidden', '500'));
 const pixelArch = arg('pixel-arch', 'gated') as 'gated' | 'pixelcnn';
 const pixelHidden = Number(arg('pixel-hidden', '32'));
 const pixelLayers = Number(arg('pixel-layers', '5'));
+const rnnHidden = Number(arg('rnn-hidden', '32'));
+const rnnLayers = Number(arg('rnn-layers', '2'));
 const out = arg('out', 'runs/ar-mnist');
 const docs = arg('docs', 'docs/ar');
 mkdirSync(out, { recursive: true });
@@ -72,13 +82,15 @@ const PUBLISHED: Record<ModelName, string> = {
   nade: '88.86 (Larochelle & Murray 2011)',
   made: '88.40 (Germain et al. 2015, 1 mask)',
   pixelcnn: '81.30 (van den Oord et al. 2016a)',
+  rowlstm: '79.20 (Diagonal BiLSTM, 7 layers; van den Oord et al. 2016a give no Row LSTM figure on MNIST)',
 };
 
 function configFor(m: ModelName): Record<string, unknown> {
-  const base = autoregressiveFamilies[m].defaults(DATA) as unknown as Record<string, unknown>;
+  const base = autoregressiveFamilies[FAMILY[m]].defaults(DATA) as unknown as Record<string, unknown>;
   if (m === 'nade') return { ...base, hidden: nadeHidden };
   if (m === 'made') return { ...base, hidden: [madeHidden], masks: madeMasks, orderAgnostic: madeMasks > 1 };
   if (m === 'pixelcnn') return { ...base, arch: pixelArch, hidden: pixelHidden, layers: pixelLayers, outHidden: pixelHidden, firstKernel: 7, kernel: 3 };
+  if (m === 'rowlstm') return { ...base, output: 'bernoulli', hidden: rnnHidden, layers: rnnLayers, outHidden: rnnHidden, firstKernel: 7, kernel: 3 };
   return base;
 }
 
@@ -97,7 +109,7 @@ writeFileSync(join(out, 'test-binarized.u8'), Uint8Array.from(testBin));
 
 console.log(`backend ${getBackend().name}; Adam with cosine decay to 0.1·lr, gradient norm clipped at ${clip}; test NLL (nats) on the first N test images binarised once with Generator(123)`);
 for (const name of models) {
-  const fam = autoregressiveFamilies[name];
+  const fam = autoregressiveFamilies[FAMILY[name]];
   const [initRng, loaderRng, lossRng, sampleRng] = new Generator(seed).split(4);
   const config = configFor(name);
   const model = fam.create(config as never, DATA, initRng!) as Model<unknown>;
@@ -139,8 +151,8 @@ for (const name of models) {
     const n = Math.min(evalBatch, testSize - i);
     const vals = scope(() => noGrad(() => {
       const xs = testBin.subarray(i * D, (i + n) * D);
-      const lp = name === 'pixelcnn'
-        ? (model.net as PixelCNN).logProb(tensor(xs, { shape: [n, 1, 28, 28] }))
+      const lp = name === 'pixelcnn' || name === 'rowlstm'
+        ? (model.net as PixelCNN | PixelRNN).logProb(tensor(xs, { shape: [n, 1, 28, 28] }))
         : (model.net as FVSBN | NADE | BernoulliMADE).logProb(tensor(xs, { shape: [n, D] }));
       return lp.neg().dataSync();
     }));

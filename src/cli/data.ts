@@ -1,8 +1,9 @@
 /**
  * Data sets for the command line (Node-only): the built-in 2-D sets by name, MNIST,
- * Fashion-MNIST and the 8×8 digits where users have them (src/data/locate.ts), and a user's own
- * folder of PNG images or CSV file of points. Images come out as [C, H, W] in [−1, 1], points as
- * they are; labels as int32 classes.
+ * Fashion-MNIST and the 8×8 digits where users have them (src/data/locate.ts), synthetic audio
+ * (sines), and a user's own folder of PNG images, CSV file of points, or WAV file or folder of WAV
+ * files. Images come out as [C, H, W] in [−1, 1], points as they are, audio as clips [T] in
+ * [−1, 1]; labels as int32 classes.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
@@ -10,17 +11,19 @@ import { Generator } from '../core/index.ts';
 import { ArrayDataset } from '../data/loader.ts';
 import { toy2d } from '../data/toy2d.ts';
 import { decodePng } from '../data/png.ts';
+import { decodeWav, resample } from '../data/wav.ts';
+import { sineClips, cutClips } from '../data/audio.ts';
 import { loadMnistLike, loadDigits, findMnistLike } from '../data/locate.ts';
 import type { DataSpec } from '../models/registry.ts';
-import { UsageError } from './errors.ts';
+import { UsageError, CliError, displayPath } from './errors.ts';
 
 /** How a run names its data (saved in the run config). */
 export interface DataConfig {
-  /** A built-in name (see `genlab list datasets`) or a path: a folder of PNGs, a .csv of points, a folder of IDX files. */
+  /** A built-in name (see `genlab list datasets`) or a path: a folder of PNGs, a .csv of points, a folder of IDX files, a .wav file or a folder of them. */
   name: string;
   /** For mnist / fashion-mnist / digits: look only here. */
   path?: string;
-  /** 2-D sets: number of training points drawn. */
+  /** 2-D sets: number of training points drawn; sines: number of training clips. */
   size?: number;
   /** 2-D sets: fresh points drawn for evaluation; files and folders: items held out for it (0 = evaluate against the training data). */
   heldOut?: number;
@@ -28,7 +31,16 @@ export interface DataConfig {
   seed?: number;
   /** Use only the first `limit` training items (0 = all). */
   limit?: number;
+  /** Audio: samples per clip (default {@link DEFAULT_CLIP}); recordings are cut into clips of this length. */
+  clip?: number;
+  /** Audio: the sample rate in Hz; WAV files at another rate are resampled to it (default: the files' own rate, which must then be one; sines: 8000). */
+  sampleRate?: number;
+  /** sines: sinusoids summed in each clip (default 1). */
+  components?: number;
 }
+
+/** Samples per audio clip when the config names none (0.5 s at 8 kHz). */
+export const DEFAULT_CLIP = 4000;
 
 export interface LoadedData {
   /** Canonical name (e.g. 'moons', 'fashion-mnist', or the path). */
@@ -41,6 +53,8 @@ export interface LoadedData {
   heldOut: ArrayDataset;
   /** Where the data came from. */
   source: string;
+  /** Audio: the sample rate in Hz. */
+  sampleRate?: number;
 }
 
 /** Built-in 2-D sets: CLI name → toy2d key. */
@@ -55,13 +69,19 @@ const IMAGE_SETS: Record<string, string> = {
   digits: 'UCI 8×8 handwritten digits, 1,797 images (ships with genlab)',
 };
 
+const AUDIO_SETS: Record<string, string> = {
+  sines: 'synthetic tones at 8 kHz, A·sin(2πft + φ) with f ~ U(50, 1000) Hz (data.components sums several), 256 + 32 clips (ships with genlab)',
+};
+
 /** Every built-in data set with a one-line description (for `genlab list datasets`). */
 export function datasetList(): { name: string; description: string }[] {
   return [
     ...Object.entries(TOY_NAMES).map(([name, key]) => ({ name, description: `2-D: ${toy2d[key]!.description}` })),
     ...Object.entries(IMAGE_SETS).map(([name, description]) => ({ name, description: `images: ${description}` })),
-    { name: '<folder>', description: 'your own PNG images (all the same size; subfolders = classes)' },
+    ...Object.entries(AUDIO_SETS).map(([name, description]) => ({ name, description: `audio: ${description}` })),
+    { name: '<folder>', description: 'your own PNG images (all the same size; subfolders = classes), or WAV files (audio)' },
     { name: '<file.csv>', description: 'your own points, one per line, comma-separated (a header line is skipped)' },
+    { name: '<file.wav>', description: `your own audio: 16-bit PCM WAV (stereo is mixed down), cut into clips of --clip samples (default ${DEFAULT_CLIP})` },
   ];
 }
 
@@ -77,6 +97,7 @@ export function builtinName(name: string): string | null {
   if (n === 'mnist') return 'mnist';
   if (n === 'fashionmnist') return 'fashion-mnist';
   if (n === 'digits') return 'digits';
+  if (n === 'sines') return 'sines';
   return null;
 }
 
@@ -127,10 +148,12 @@ export async function loadData(cfg: DataConfig): Promise<LoadedData> {
     const all = imagesDataset(toSymmetric(d.images), [1, 8, 8], d.labels);
     return splitHeldOut({ name, description: IMAGE_SETS.digits!, spec: { kind: 'images', shape: [1, 8, 8], numClasses: 10 }, all, source: d.source }, cfg, 0.1);
   }
+  if (name === 'sines') return loadSines(cfg);
   // a path
   const p = resolve(cfg.name);
   const kind = await exists(p);
   if (kind === 'file' && extname(p).toLowerCase() === '.csv') return loadCsv(p, cfg);
+  if (kind === 'file' && extname(p).toLowerCase() === '.wav') return loadWavFiles([p], cfg, `audio from ${basename(p)}`, p);
   if (kind === 'dir') {
     if (findMnistLike('mnist', 'train', { path: p }).found) {
       const train = await loadMnistLike('mnist', 'train', { path: p });
@@ -138,14 +161,16 @@ export async function loadData(cfg: DataConfig): Promise<LoadedData> {
       const ds = limited(imagesDataset(toSymmetric(train.images), [1, 28, 28], train.labels), cfg.limit);
       return { name: cfg.name, description: `IDX images in ${p}`, spec: { kind: 'images', shape: [1, 28, 28], numClasses: 10 }, train: ds, heldOut: test ? imagesDataset(toSymmetric(test.images), [1, 28, 28], test.labels) : ds, source: p };
     }
+    const wavs = (await readdir(p)).filter((f) => /\.wav$/i.test(f)).sort();
+    if (wavs.length) return loadWavFiles(wavs.map((f) => join(p, f)), cfg, `audio from ${wavs.length} WAV file${wavs.length === 1 ? '' : 's'} in ${basename(p)}`, p);
     return loadPngFolder(p, cfg);
   }
-  if (kind === 'file') throw new Error(`cannot use '${cfg.name}' as data: expected a .csv file of points, a folder of PNG images, or a built-in name (${knownNames()})`);
+  if (kind === 'file') throw new Error(`cannot use '${cfg.name}' as data: expected a .csv file of points, a .wav file of audio, a folder of PNG images or WAV files, or a built-in name (${knownNames()})`);
   throw new UsageError(`unknown data set '${cfg.name}': not a built-in name (${knownNames()}) and no file or folder of that name exists`);
 }
 
 export function knownNames(): string {
-  return [...Object.keys(TOY_NAMES), ...Object.keys(IMAGE_SETS)].join(', ');
+  return [...Object.keys(TOY_NAMES), ...Object.keys(AUDIO_SETS), ...Object.keys(IMAGE_SETS)].join(', ');
 }
 
 function loadToy(name: string, cfg: DataConfig): LoadedData {
@@ -205,7 +230,7 @@ export async function loadPngFolder(dir: string, cfg: DataConfig): Promise<Loade
       const inner = (await readdir(join(dir, c))).filter((f) => /\.png$/i.test(f)).sort();
       files.push(...inner.map((f) => ({ file: join(dir, c, f), label: k })));
     }
-    if (files.length === 0) throw new Error(`${dir}: no .png images in the folder or in its subfolders`);
+    if (files.length === 0) throw new Error(`${dir}: no .png images or .wav files in the folder, and no .png images in its subfolders (expected a folder of PNG images, of class subfolders of PNGs, or of WAV files)`);
   }
   files = files.slice(0, cfg.limit && cfg.limit > 0 ? cfg.limit + (cfg.heldOut ?? 0) : undefined);
   const images = [];
@@ -237,6 +262,78 @@ export async function loadPngFolder(dir: string, cfg: DataConfig): Promise<Loade
   const spec: DataSpec = { kind: 'images', shape: [C, H, W], ...(classes.length ? { numClasses: classes.length } : {}) };
   const desc = `${images.length} PNG images ${C === 1 ? 'grey' : 'RGB'} ${W}×${H}${classes.length ? ` in ${classes.length} classes (${classes.join(', ')})` : ''}`;
   return splitHeldOut({ name: cfg.name, description: desc, spec, all: imagesDataset(px, [C, H, W], labels), source: dir }, cfg);
+}
+
+function audioDataset(clips: Float32Array, T: number): ArrayDataset {
+  return new ArrayDataset({ x: { data: clips, itemShape: [T], dtype: 'float32' } });
+}
+
+function clipLength(cfg: DataConfig): number {
+  const T = cfg.clip ?? DEFAULT_CLIP;
+  if (!(Number.isSafeInteger(T) && T >= 2)) throw new UsageError(`the clip length (--clip, data.clip) must be an integer ≥ 2 samples, got ${JSON.stringify(cfg.clip)}`);
+  return T;
+}
+
+function sampleRateOf(cfg: DataConfig): number | undefined {
+  const r = cfg.sampleRate;
+  if (r !== undefined && !(Number.isSafeInteger(r) && r > 0)) throw new UsageError(`data.sampleRate must be a positive integer (Hz), got ${JSON.stringify(r)}`);
+  return r;
+}
+
+/** The built-in synthetic tones: `size` training clips and `heldOut` clips from an independent stream. */
+function loadSines(cfg: DataConfig): LoadedData {
+  const T = clipLength(cfg), rate = sampleRateOf(cfg) ?? 8000;
+  const size = cfg.size ?? 256, held = cfg.heldOut ?? 32, components = cfg.components ?? 1;
+  if (!(Number.isInteger(size) && size > 0)) throw new Error(`data.size must be a positive integer, got ${JSON.stringify(cfg.size)}`);
+  if (!(Number.isInteger(held) && held >= 0)) throw new Error(`data.heldOut must be a non-negative integer, got ${JSON.stringify(cfg.heldOut)}`);
+  const [trainRng, testRng] = new Generator(cfg.seed ?? 0).split(2);
+  const opts = { sampleRate: rate, components };
+  const train = limited(audioDataset(sineClips(size, T, trainRng, opts), T), cfg.limit);
+  const heldOut = held > 0 ? audioDataset(sineClips(held, T, testRng, opts), T) : train;
+  const desc = `synthetic tones (${components === 1 ? 'one sinusoid' : `${components} sinusoids`} per clip), clips of ${T} samples at ${rate} Hz`;
+  return { name: 'sines', description: desc, spec: { kind: 'audio', shape: [T] }, train, heldOut, source: `built-in (seed ${cfg.seed ?? 0})`, sampleRate: rate };
+}
+
+/**
+ * Audio from WAV files (16-bit PCM; more channels are averaged to mono), at one sample rate
+ * (data.sampleRate resamples every file to it; without it the files must agree), cut into clips
+ * of data.clip samples; the last 10% of the clips (data.heldOut to choose) are held out.
+ */
+export async function loadWavFiles(files: string[], cfg: DataConfig, description: string, source: string): Promise<LoadedData> {
+  const T = clipLength(cfg), target = sampleRateOf(cfg);
+  const audio: { file: string; rate: number; samples: Float32Array }[] = [];
+  for (const file of files) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(file));
+    } catch (err) {
+      throw new CliError(`cannot read ${displayPath(file)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    try {
+      const w = decodeWav(bytes, { mixDown: true });
+      audio.push({ file, rate: w.sampleRate, samples: w.samples });
+    } catch (err) {
+      const why = (err instanceof Error ? err.message : String(err)).replace(/^decodeWav: /, '');
+      throw new CliError(`${displayPath(file)}: ${why}; expected a 16-bit PCM WAV file (convert with e.g. 'sox in.wav -b 16 out.wav')`, { cause: err });
+    }
+  }
+  const rates = [...new Set(audio.map((a) => a.rate))];
+  if (target === undefined && rates.length > 1) {
+    const list = audio.map((a) => `${displayPath(a.file)} ${a.rate} Hz`).join(', ');
+    throw new CliError(`the WAV files have different sample rates (${list}); resample them to one rate, or pass --set data.sampleRate=<Hz> to resample every file to it`);
+  }
+  const rate = target ?? rates[0]!;
+  const signals = audio.map((a) => (a.rate === rate ? a.samples : resample(a.samples, a.rate, rate)));
+  const { data, count, perSignal } = cutClips(signals, T);
+  if (count === 0) {
+    const longest = signals.reduce((k, s, i) => (s.length > signals[k]!.length ? i : k), 0);
+    const len = signals[longest]!.length;
+    throw new UsageError(`the clip length ${T} (--clip) is longer than the audio: the longest file, ${displayPath(audio[longest]!.file)}, has ${len} samples (${(len / rate).toFixed(2)} s at ${rate} Hz); pass --clip ${Math.max(2, len)} or less`);
+  }
+  const short = perSignal.filter((c) => c === 0).length;
+  const desc = `${description}: ${count} clips of ${T} samples at ${rate} Hz${rates.length > 1 || (target !== undefined && rates[0] !== target) ? ` (resampled from ${rates.join(', ')} Hz)` : ''}${short ? ` (${short} file${short === 1 ? '' : 's'} shorter than a clip skipped)` : ''}`;
+  const held = cfg.heldOut ?? Math.floor(count * 0.1);
+  return { ...splitHeldOut({ name: cfg.name, description: desc, spec: { kind: 'audio', shape: [T] }, all: audioDataset(data, T), source }, { ...cfg, heldOut: held }), sampleRate: rate };
 }
 
 /** Every item of field `x` as one flat Float32Array (and its count). */

@@ -3,7 +3,8 @@
  * data set. Built-in data sets go through the metrics module's `evaluate` (src/metrics/evaluate.ts:
  * FID/KID/IS/precision-recall on its feature networks, bits/dim, and the 2-D metrics against fresh
  * draws of the toy distribution); a user's own data (CSV, PNG folder, digits) gets the sample-based
- * 2-D metrics against its held-out part and the likelihood metrics.
+ * 2-D metrics against its held-out part and the likelihood metrics. Audio runs report the held-out
+ * NLL per sample (nats and bits).
  */
 import { extname, join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
@@ -17,14 +18,26 @@ import { parse, intOption } from './args.ts';
 import { UsageError, CliError, describeFsError, displayPath } from './errors.ts';
 import { loadRun, type LoadedRun } from './run.ts';
 import { loadData, loadCsv, builtinName, TOY_NAMES, type LoadedData } from './data.ts';
-import { drawSamples, pointMetrics, likelihoodMetrics, referencePoints } from './metrics.ts';
+import { drawSamples, pointMetrics, likelihoodMetrics, audioLikelihoodMetrics, referencePoints } from './metrics.ts';
 import { Reporter } from './term.ts';
 import { selectBackend } from './backend.ts';
 
 const LABELS: Record<string, string> = {
   swd: 'sliced Wasserstein-2', mmd: 'MMD² (Gaussian kernel)', kl: 'KL(data ‖ samples), grid', js: 'JS divergence, grid', modes: 'modes captured',
-  nll: 'held-out NLL (nats)', bpd: 'held-out bits/dim', fid: 'FID (genlab feature net)', kid: 'KID (genlab feature net)', is: 'Inception Score (genlab net)', pr: 'precision / recall',
+  nll: 'held-out NLL (nats)', bitsPerSample: 'held-out bits/sample', bpd: 'held-out bits/dim', fid: 'FID (genlab feature net)', kid: 'KID (genlab feature net)', is: 'Inception Score (genlab net)', pr: 'precision / recall',
 };
+
+/** Print the results under `header`, and write them with `record` as JSON to `out`. */
+async function report(header: string, results: Record<string, MetricValue>, record: Record<string, unknown>, out: string, labels: Record<string, string> = LABELS): Promise<void> {
+  console.log(header);
+  for (const [k, v] of Object.entries(results)) console.log(`  ${(labels[k] ?? k).padEnd(28)} ${show(v)}`);
+  try {
+    await writeFileAtomic(out, `${JSON.stringify({ ...record, ...results, time: new Date().toISOString() }, null, 2)}\n`);
+  } catch (err) {
+    throw new CliError(describeFsError(err, 'write', out), { cause: err });
+  }
+  console.log(`→ ${displayPath(out)}`);
+}
 
 /** A metric's value as one line: numbers as they are, records as `key value` pairs. */
 function show(v: MetricValue): string {
@@ -77,6 +90,24 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const d = spec.shape.reduce((a, b) => a * b, 1);
   if (run && JSON.stringify(run.config.dataSpec.shape) !== JSON.stringify(spec.shape)) {
     throw new CliError(`the run was trained on data of shape [${run.config.dataSpec.shape.join(', ')}] but ${data.name} has shape [${spec.shape.join(', ')}]`);
+  }
+  if (spec.kind === 'audio') {
+    // audio: the exact held-out likelihood of the μ-law clips; there are no sample-based audio metrics
+    if (!run) throw new UsageError(`audio (${data.name}) is measured through a trained model's likelihood: genlab eval <run>`, 'eval');
+    for (const m of requested ?? []) if (m !== 'nll' && m !== 'bpd') throw new UsageError(`metric '${m}' is not for audio; an audio run reports its held-out NLL (nll, bpd)`, 'eval');
+    if (!run.family.logLikelihood) throw new UsageError(`the '${run.family.name}' family has no likelihood to measure audio with`, 'eval');
+    const n = intOption('eval', 'n', values.n) ?? 256;
+    const count = Math.min(n, data.heldOut.length);
+    const rep = new Reporter();
+    rep.bar(`held-out NLL of ${count} clips`);
+    const t0 = performance.now();
+    const results = await audioLikelihoodMetrics(run.family, run.model, data.heldOut, n, 8);
+    rep.endBar();
+    const heldOut = data.heldOut !== data.train ? 'held-out' : 'training (none held out)';
+    const header = `${run.family.name} run ${displayPath(run.dir)} (step ${run.step}) against ${data.name}, ${count} ${heldOut} clips of ${spec.shape[0]} samples, ${((performance.now() - t0) / 1000).toFixed(1)} s:`;
+    const out = resolve(values.out ?? join(run.dir, 'eval.json'));
+    await report(header, results, { run: run.dir, step: run.step, data: data.name, n: count }, out, { ...LABELS, nll: 'held-out NLL (nats/sample)' });
+    return 0;
   }
   const builtin = builtinName(dataCfg.name);
   const family = run?.family;
@@ -150,15 +181,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
 
   // ---- report -----------------------------------------------------------------------------------
   const count = samples ? samples.length / d : dir ? 'the' : n;
-  console.log(`${run ? `${run.family.name} run ${displayPath(run.dir)} (step ${run.step})` : target} against ${data.name}, ${count} samples, ${secs.toFixed(1)} s:`);
-  for (const [k, v] of Object.entries(results)) console.log(`  ${(LABELS[k] ?? k).padEnd(28)} ${show(v)}`);
+  const header = `${run ? `${run.family.name} run ${displayPath(run.dir)} (step ${run.step})` : target} against ${data.name}, ${count} samples, ${secs.toFixed(1)} s:`;
   const out = resolve(values.out ?? (run ? join(run.dir, 'eval.json') : `${target.replace(/[/\\]+$/, '').replace(/\.csv$/i, '')}.eval.json`));
-  const record = { ...(run ? { run: run.dir, step: run.step } : { samples: resolve(target) }), data: data.name, n, seed, ...results, time: new Date().toISOString() };
-  try {
-    await writeFileAtomic(out, `${JSON.stringify(record, null, 2)}\n`);
-  } catch (err) {
-    throw new CliError(describeFsError(err, 'write', out), { cause: err });
-  }
-  console.log(`→ ${displayPath(out)}`);
+  await report(header, results, { ...(run ? { run: run.dir, step: run.step } : { samples: resolve(target) }), data: data.name, n, seed }, out);
   return 0;
 }

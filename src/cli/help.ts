@@ -57,8 +57,13 @@ Usage:
 
 Options:
   --data <set|path>     a built-in data set (see 'genlab list datasets'), a folder of PNG
-                        images, a .csv file of points, or a folder of MNIST-style IDX files
+                        images, a .csv file of points, a folder of MNIST-style IDX files, or
+                        audio: a .wav file or a folder of .wav files (16-bit PCM; stereo is
+                        mixed down; different rates need --set data.sampleRate=<Hz>)
   --data-path <dir>     where to look for mnist / fashion-mnist / digits
+  --clip <T>            audio: samples per training clip (data.clip, default 4000); the
+                        audio is cut into clips of T samples, the model generates T at a time;
+                        on audio, train.batchSize defaults to 8 clips
   --config <file.json>  a preset-shaped JSON merged over the preset
   --set key=value       change any field of the run config, by dotted path; repeatable
                         (e.g. --set train.lr=3e-4 --set model.net.hidden=64 --set data.size=5000)
@@ -84,6 +89,8 @@ Examples:
   genlab train ddpm-moons --steps 3000 --set train.lr=2e-3 --out runs/ddpm
   genlab train diffusion --data 8gaussians --set model.net.hidden=64
   genlab train realnvp --data my-points.csv
+  genlab train wavenet --data sines --clip 1024 --set train.batchSize=8
+  genlab train wavenet --data my-recordings/ --clip 4000
   genlab train edm-moons --until 1000 --out runs/edm   (then: genlab train --resume runs/edm)
   genlab train --resume runs/ddpm --steps 5000`;
 
@@ -97,10 +104,11 @@ Options:
   --steps <n>          number of sampler steps (default: the model's)
   --guidance <w>       classifier-free guidance weight (class-conditional diffusion models)
   --class <k>          draw class k only (class-conditional models)
-  --temperature <t>    temperature of the base distribution (flows)
-  --n <count>          how many samples (default 2000 points or 64 images)
+  --temperature <t>    temperature of the base distribution (flows) or of the softmax (wavenet)
+  --n <count>          how many samples (default 2000 points, 64 images or 1 audio clip)
   --seed <s>           seed of the sampling noise (default 0)
-  --out <file>         .png picture (default <run>/sample.png); .csv for points writes the numbers
+  --out <file>         .png picture (default <run>/sample.png); .csv for points writes the numbers;
+                       audio: a .wav file (default <run>/sample.wav; <name>-1.wav … for --n > 1)
   --animate <file>     also write the sampling trajectory from noise to data: .gif, or .png (APNG)
   --weights ema|train  the EMA weights (default) or the last training weights
   --backend <name>     compute backend
@@ -109,7 +117,8 @@ Options:
 Examples:
   genlab sample runs/edm-moons --sampler euler --steps 30 --out euler.png
   genlab sample runs/edm-moons --animate trajectory.gif
-  genlab sample runs/fashion --class 7 --guidance 2 --n 36`;
+  genlab sample runs/fashion --class 7 --guidance 2 --n 36
+  genlab sample runs/wavenet-sines --n 4 --temperature 0.9 --out tones.wav`;
 
 export const EVAL_HELP = `genlab eval — measure a trained model (or samples) against a data set
 
@@ -121,7 +130,8 @@ Usage:
 Metrics (see 'genlab list metrics'):
 ${METRICS.map((m) => `  ${m.name.padEnd(6)} ${m.description}`).join('\n')}
 Default: swd,mmd (and modes on Gaussian mixtures, nll for flows) on points; fid,kid on MNIST and
-Fashion-MNIST (and bpd for flows).
+Fashion-MNIST (and bpd for flows); audio runs (wavenet): the held-out NLL in nats and bits per
+sample, over up to --n held-out clips (default 256).
 
 Options:
   --metrics <list>    comma-separated metric names

@@ -2,7 +2,7 @@
  * The metrics the trainer's periodic evaluation and `genlab eval` on a user's own data compute
  * (through src/metrics/): on points, the sliced Wasserstein distance, MMD and (for Gaussian
  * mixtures) the modes captured, against held-out data; held-out NLL / bits per dimension for
- * families with a likelihood. Built-in data sets go through src/metrics/evaluate.ts instead.
+ * families with a likelihood (per sample for audio). Built-in data sets go through src/metrics/evaluate.ts instead.
  */
 import { Generator, scope, type Tensor } from '../core/index.ts';
 import type { AnyFamily } from '../models/index.ts';
@@ -59,6 +59,16 @@ export async function likelihoodMetrics(family: AnyFamily, model: Model, data: A
   if (r.bitsPerDim !== undefined) out.bpd = r.bitsPerDim;
   else if (images) out.bpd = r.nll / (model.data.shape.reduce((a, b) => a * b, 1) * Math.LN2);
   return out;
+}
+
+/**
+ * Held-out NLL of audio clips [T] per sample, over up to `n` clips: `nll` in nats per sample and
+ * `bitsPerSample` (= nll / ln 2), the figures WaveNet papers report.
+ */
+export async function audioLikelihoodMetrics(family: AnyFamily, model: Model, data: ArrayDataset, n: number, batchSize: number): Promise<{ nll: number; bitsPerSample: number }> {
+  const perClip = (await likelihoodMetrics(family, model, data, n, batchSize, false)).nll!;
+  const T = model.data.shape[0]!;
+  return { nll: perClip / T, bitsPerSample: perClip / (T * Math.LN2) };
 }
 
 /** The reference points of a data set (held-out data), as one flat array. */

@@ -1,5 +1,5 @@
-/** `genlab sample`: draw samples from a trained run, as a picture, a CSV of points, or an animation. */
-import { extname, join, resolve } from 'node:path';
+/** `genlab sample`: draw samples from a trained run, as a picture, a CSV of points, an animation, or WAV files (audio). */
+import { dirname, basename, extname, join, resolve } from 'node:path';
 import { Generator, full, type Tensor } from '../core/index.ts';
 import { writeFileAtomic } from '../nn/io/files.ts';
 import type { SampleOptions } from '../models/registry.ts';
@@ -15,6 +15,7 @@ import { pointsFigure, imagesFigure, frameFigure, writePng, writeAnimation } fro
 import { Reporter } from './term.ts';
 import { selectBackend } from './backend.ts';
 import type { PngImage } from '../data/png.ts';
+import { encodeWav } from '../data/wav.ts';
 
 export async function sampleCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('sample', argv, {
@@ -41,12 +42,13 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const { family, model, config } = run;
   const spec = config.dataSpec;
   const points = spec.kind === 'points';
+  const audio = spec.kind === 'audio';
 
   const sampler = values.sampler;
   if (sampler !== undefined && !family.samplers.includes(sampler)) {
     throw new UsageError(`unknown sampler '${sampler}' for the '${family.name}' family (available: ${family.samplers.join(', ')})`, 'sample');
   }
-  const n = intOption('sample', 'n', values.n) ?? (points ? 2000 : 64);
+  const n = intOption('sample', 'n', values.n) ?? (points ? 2000 : audio ? 1 : 64);
   const seed = intOption('sample', 'seed', values.seed, 0) ?? 0;
   const opts: SampleOptions = {};
   if (sampler) opts.sampler = sampler;
@@ -64,9 +66,12 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const temperature = numOption('sample', 'temperature', values.temperature);
   if (temperature !== undefined) opts.temperature = temperature;
 
-  const out = resolve(values.out ?? join(run.dir, 'sample.png'));
+  const out = resolve(values.out ?? join(run.dir, audio ? 'sample.wav' : 'sample.png'));
   const ext = extname(out).toLowerCase();
-  if (ext !== '.png' && !(ext === '.csv' && points)) throw new UsageError(`--out must end in .png${points ? ' or .csv' : ''}, got '${values.out}'`, 'sample');
+  if (audio) {
+    if (ext !== '.wav') throw new UsageError(`--out must end in .wav for an audio model, got '${values.out}'`, 'sample');
+    if (values.animate) throw new UsageError('--animate draws a sampling trajectory of points or images; an audio model has none', 'sample');
+  } else if (ext !== '.png' && !(ext === '.csv' && points)) throw new UsageError(`--out must end in .png${points ? ' or .csv' : ''}, got '${values.out}'`, 'sample');
   if (values.animate && !/\.(gif|png|apng)$/i.test(values.animate)) throw new UsageError(`--animate must end in .gif or .png (APNG), got '${values.animate}'`, 'sample');
 
   // a window that holds the data (for points), shared by the picture and every animation frame
@@ -96,11 +101,22 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const secs = (performance.now() - t0) / 1000;
 
   const rel = displayPath;
-  const what = `${n} ${points ? 'points' : 'images'} from ${family.name} (step ${run.step}, ${run.ema ? 'EMA' : 'training'} weights${sampler ? `, ${sampler}` : ''}${steps ? `, ${steps} steps` : ''}) in ${secs.toFixed(1)} s`;
+  const what = `${n} ${points ? 'points' : audio ? `clip${n === 1 ? '' : 's'} of ${spec.shape[0]} samples` : 'images'} from ${family.name} (step ${run.step}, ${run.ema ? 'EMA' : 'training'} weights${sampler ? `, ${sampler}` : ''}${steps ? `, ${steps} steps` : ''}) in ${secs.toFixed(1)} s`;
   const nonFinite = samples.reduce((c, v) => c + (Number.isFinite(v) ? 0 : 1), 0);
   if (nonFinite) rep.warn(`warning: ${nonFinite} sample values are NaN or infinite`);
+  // audio: one WAV per clip, <out> itself for one, <stem>-1.wav … <stem>-n.wav for more
+  const wavs = audio ? (n === 1 ? [out] : Array.from({ length: n }, (_, i) => join(dirname(out), `${basename(out, extname(out))}-${i + 1}.wav`))) : [];
   try {
-    if (ext === '.csv') {
+    if (audio) {
+      const T = spec.shape[0]!, rate = Number((config.model as { sampleRate?: unknown }).sampleRate ?? config.data.sampleRate ?? 8000);
+      for (const [i, f] of wavs.entries()) {
+        try {
+          await writeFileAtomic(f, encodeWav(samples.subarray(i * T, (i + 1) * T).map((v) => (Number.isFinite(v) ? v : 0)), rate));
+        } catch (err) {
+          throw new CliError(describeFsError(err, 'write', f), { cause: err });
+        }
+      }
+    } else if (ext === '.csv') {
       const d = spec.shape[0]!;
       const lines = [Array.from({ length: d }, (_, j) => `x${j}`).join(',')];
       for (let i = 0; i < n; i++) lines.push(Array.from(samples.subarray(i * d, (i + 1) * d)).join(','));
@@ -111,9 +127,10 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       await writePng(out, imagesFigure(samples, spec, n));
     }
   } catch (err) {
+    if (err instanceof CliError) throw err;
     throw new CliError(describeFsError(err, 'write', out), { cause: err });
   }
-  rep.info(`${what} → ${rel(out)}`);
+  rep.info(`${what} → ${audio && n > 1 ? `${rel(wavs[0]!)} … ${basename(wavs[n - 1]!)}` : rel(out)}`);
 
   if (values.animate) {
     if (frames.length === 0) throw new CliError(`the '${family.name}' family samples in one pass: there is no trajectory to animate`);

@@ -14,7 +14,8 @@ import { parse, intOption } from './args.ts';
 import { UsageError, CliError, EXIT_INTERRUPTED, describeFsError, displayPath } from './errors.ts';
 import { loadData, allX, type LoadedData } from './data.ts';
 import { resolveModelArg, runDir, frozenModelConfig, CHECKPOINT_DIR, type RunConfig, type Preset } from './run.ts';
-import { drawSamples, pointMetrics, likelihoodMetrics, referencePoints } from './metrics.ts';
+import { drawSamples, pointMetrics, likelihoodMetrics, audioLikelihoodMetrics, referencePoints } from './metrics.ts';
+import { encodeWav } from '../data/wav.ts';
 import { pointsFigure, imagesFigure, writePng } from './pictures.ts';
 import { pointsRange } from '../viz/plot.ts';
 import { Reporter } from './term.ts';
@@ -69,6 +70,9 @@ function describeModel(cfg: RunConfig, params: number): string {
   return `${cfg.family} (${bits.join(', ')})`;
 }
 
+/** The default batch size (clips) on audio data, where train.batchSize is not given. */
+const AUDIO_BATCH = 8;
+
 /** Build the run config of a fresh run from the command line. */
 async function freshConfig(modelArg: string, values: Record<string, unknown>): Promise<{ config: RunConfig; name: string; data: LoadedData }> {
   const { name, preset: base } = await resolveModelArg(modelArg);
@@ -92,6 +96,8 @@ async function freshConfig(modelArg: string, values: Record<string, unknown>): P
   };
   if (typeof values.data === 'string') raw.data = { name: values.data };
   if (typeof values['data-path'] === 'string') (raw.data as Record<string, unknown>).path = values['data-path'];
+  const clip = intOption('train', 'clip', values.clip as string | undefined, 2);
+  if (clip !== undefined) raw.data = { ...(raw.data as Record<string, unknown>), clip };
   const withSets = applySets(raw, (values.set as string[] | undefined) ?? []);
   const steps = intOption('train', 'steps', values.steps as string | undefined);
   const seed = intOption('train', 'seed', values.seed as string | undefined, 0);
@@ -107,7 +113,14 @@ async function freshConfig(modelArg: string, values: Record<string, unknown>): P
   }
   const family = familyByName(String(withSets.family));
   const data = await loadData(dataCfg);
-  const model = deepMerge(family.defaults(data.spec), withSets.model) as Record<string, unknown>;
+  // audio: a clip holds thousands of samples, so a batch holds few clips (8 × 4000 samples = 32,000 positions)
+  if (data.spec.kind === 'audio' && train.batchSize === undefined) train.batchSize = AUDIO_BATCH;
+  // audio: the model writes WAVs at the data's sample rate (as image sizes, it comes from the data)
+  const defaults = { ...family.defaults(data.spec), ...(data.sampleRate !== undefined ? { sampleRate: data.sampleRate } : {}) };
+  const model = deepMerge(defaults, withSets.model) as Record<string, unknown>;
+  if (data.sampleRate !== undefined && model.sampleRate !== data.sampleRate) {
+    throw new UsageError(`model.sampleRate ${JSON.stringify(model.sampleRate)} differs from the data's ${data.sampleRate} Hz; to train at another rate, resample the data with --set data.sampleRate=${JSON.stringify(model.sampleRate)}`, 'train');
+  }
   let trainOpts;
   try {
     trainOpts = resolveTrainOptions(train);
@@ -130,6 +143,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('train', argv, {
     data: { type: 'string' },
     'data-path': { type: 'string' },
+    clip: { type: 'string' },
     config: { type: 'string' },
     set: { type: 'string', multiple: true },
     steps: { type: 'string' },
@@ -168,7 +182,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const sets = (values.set ?? []);
     const bad = sets.filter((s) => !s.startsWith('train.'));
     if (bad.length) throw new UsageError(`a resumed run keeps its model and data; only train.* can change (got ${bad.join(', ')})`, 'train');
-    if (values.data || values.config || values.seed) throw new UsageError('a resumed run keeps its data, config and seed (drop --data, --config, --seed)', 'train');
+    if (values.data || values.config || values.seed || values.clip) throw new UsageError('a resumed run keeps its data, config and seed (drop --data, --clip, --config, --seed)', 'train');
     const changed = applySets({ train: config.train as unknown as Record<string, unknown> }, sets).train;
     const steps = intOption('train', 'steps', values.steps);
     try {
@@ -218,24 +232,31 @@ export async function trainCommand(argv: string[]): Promise<number> {
   else await writeOrFail('write', metricsFile, () => writeFile(metricsFile, ''));
   const loader = new DataLoader(data.train, { batchSize: o.batchSize, shuffle: true, rng: dataRng, dropLast: data.train.length >= o.batchSize });
   const points = data.spec.kind === 'points';
+  const audio = data.spec.kind === 'audio';
   const ref = points ? referencePoints(data.heldOut) : null;
   const range = points ? pointsRange([ref!]) : null;
   const d = data.spec.shape.reduce((a, b) => a * b, 1);
-  const evalN = points ? o.evalSamples : Math.min(64, o.evalSamples);
+  // audio: one clip to listen to (generation is sequential, one sample at a time)
+  const evalN = points ? o.evalSamples : audio ? 1 : Math.min(64, o.evalSamples);
+  const picture = audio ? 'samples.wav' : 'samples.png';
   const pictures: string[] = [];
 
   const evaluate = async (ctx: EvalContext): Promise<Record<string, number>> => {
     const samples = await drawSamples(family, ctx.model, evalN, new Generator(o.seed + 1_000_003));
-    const name = ctx.final ? 'samples.png' : join('samples', `step-${String(ctx.step).padStart(6, '0')}.png`);
+    const name = ctx.final ? picture : join('samples', `step-${String(ctx.step).padStart(6, '0')}${audio ? '.wav' : '.png'}`);
     const file = join(out, name);
     let metrics: Record<string, number> = {};
     if (points) {
       metrics = pointMetrics(['swd', 'modes'], samples, ref!, d, data.name);
       if (d === 2) await writeOrFail('write', file, () => writePng(file, pointsFigure(samples, ref!, { title: `samples, step ${ctx.step}`, range: range! })));
+    } else if (audio) {
+      await writeOrFail('write', file, () => writeFileAtomic(file, encodeWav(samples, data.sampleRate ?? Number(config.model.sampleRate))));
     } else {
       await writeOrFail('write', file, () => writePng(file, imagesFigure(samples, data.spec, evalN)));
     }
-    if (family.logLikelihood && family.name !== 'diffusion') {
+    if (audio && family.logLikelihood) {
+      Object.assign(metrics, await audioLikelihoodMetrics(family, ctx.model, data.heldOut, 32, 8));
+    } else if (family.logLikelihood && family.name !== 'diffusion') {
       // flows: exact (points) or bounded (images) likelihood on held-out data is cheap
       Object.assign(metrics, await likelihoodMetrics(family, ctx.model, data.heldOut, points ? 2000 : 256, 256, !points));
     }
@@ -273,7 +294,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const nParams = model.net.numParameters();
   if (!rep.quiet) {
-    const dataLine = `${data.name} (${data.train.length.toLocaleString('en-US')} ${points ? 'points' : 'images'}${data.heldOut !== data.train ? `, ${data.heldOut.length.toLocaleString('en-US')} held out` : ''})`;
+    const dataLine = `${data.name} (${data.train.length.toLocaleString('en-US')} ${points ? 'points' : audio ? `clips of ${d} samples at ${data.sampleRate} Hz` : 'images'}${data.heldOut !== data.train ? `, ${data.heldOut.length.toLocaleString('en-US')} held out` : ''})`;
     rep.info(`${resumeFrom ? `resuming at step ${resumeFrom.step}: ` : ''}${describeModel(config, nParams)} on ${dataLine}`);
     rep.info(`${o.steps} steps · batch ${o.batchSize} · ${o.optimizer} lr ${o.lr} ${o.schedule}${o.ema ? ` · EMA ${o.ema}` : ''} · seed ${o.seed} → ${rel}/`);
   }
@@ -318,11 +339,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
     parts.push(`sliced Wasserstein-2 to held-out data ${formatNumber(ev.swd)} (between two data samples: ${formatNumber(base)})`);
   }
   if (ev.modes !== undefined) parts.push(`modes captured ${ev.modes}, high-quality samples ${(100 * ev.highQuality!).toFixed(1)}%`);
-  if (ev.nll !== undefined) parts.push(`held-out NLL ${formatNumber(ev.nll)} nats${ev.bpd !== undefined ? ` (${formatNumber(ev.bpd)} bits/dim)` : ''}`);
+  if (ev.nll !== undefined && audio) parts.push(`held-out NLL ${formatNumber(ev.nll)} nats/sample (${formatNumber(ev.bitsPerSample!)} bits/sample)`);
+  else if (ev.nll !== undefined) parts.push(`held-out NLL ${formatNumber(ev.nll)} nats${ev.bpd !== undefined ? ` (${formatNumber(ev.bpd)} bits/dim)` : ''}`);
   await writeOrFail('write', join(out, 'eval.json'), () => writeFileAtomic(join(out, 'eval.json'), `${JSON.stringify({ step: result.step, ...ev }, null, 2)}\n`));
   for (const p of parts) rep.info(p);
-  rep.info(`wrote ${rel}/: config.json, ${CHECKPOINT_DIR}/, metrics.jsonl, eval.json${pictures.includes('samples.png') ? ', samples.png' : ''}`);
-  rep.info(`next: genlab sample ${rel} --animate ${rel}/trajectory.gif   ·   genlab info ${rel}`);
+  rep.info(`wrote ${rel}/: config.json, ${CHECKPOINT_DIR}/, metrics.jsonl, eval.json${pictures.includes(picture) ? `, ${picture}` : ''}`);
+  rep.info(audio ? `next: genlab sample ${rel} --n 4   ·   genlab eval ${rel}   ·   genlab info ${rel}` : `next: genlab sample ${rel} --animate ${rel}/trajectory.gif   ·   genlab info ${rel}`);
   trainer.dispose();
   return 0;
 }

@@ -4,3 +4,5 @@ export * from './toy2d.ts';
 export { parseIdx, isGzip, gunzip, type IdxFile } from './idx.ts';
 export { parseDigitsCsv, type DigitsData } from './digits.ts';
 export { binarize, type BinarizeMode, type BinarizeOptions } from './binarize.ts';
+export { encodeWav, decodeWav, resample, type WavAudio, type DecodeWavOptions } from './wav.ts';
+export { sineClips, cutClips, type SineClipsOptions } from './audio.ts';

@@ -3,8 +3,8 @@
  * plus a windowed-sinc resampler to bring speech to the rate a model is trained at.
  *
  * Samples are floats in [−1, 1): int16 v ↔ v/32768, so decoding and re-encoding a file gives
- * back its bytes exactly. Anything else (float or 8/24/32-bit PCM, more than one channel,
- * compressed formats) is refused with an error that says what was found.
+ * back its bytes exactly. Anything else (float or 8/24/32-bit PCM, compressed formats, and more
+ * than one channel unless the caller asks to mix down) is refused with an error that says what was found.
  */
 
 export interface WavAudio {
@@ -43,8 +43,17 @@ export function encodeWav(samples: ArrayLike<number>, sampleRate: number): Uint8
   return bytes;
 }
 
-/** Decode a 16-bit PCM mono WAV file. Unknown chunks (LIST, fact, …) are skipped. */
-export function decodeWav(bytes: Uint8Array): WavAudio {
+/** Options of {@link decodeWav}. */
+export interface DecodeWavOptions {
+  /** Accept more than one channel and average them to mono (default false: only mono files are accepted). */
+  mixDown?: boolean;
+}
+
+/**
+ * Decode a 16-bit PCM WAV file: mono, or any number of channels averaged to mono with
+ * `mixDown: true`. Unknown chunks (LIST, fact, …) are skipped.
+ */
+export function decodeWav(bytes: Uint8Array, opts: DecodeWavOptions = {}): WavAudio {
   if (bytes.length < 12 || ascii(bytes, 0) !== 'RIFF' || ascii(bytes, 8) !== 'WAVE') {
     throw new Error('decodeWav: not a WAV file (expected a RIFF header with format WAVE)');
   }
@@ -65,16 +74,26 @@ export function decodeWav(bytes: Uint8Array): WavAudio {
       if (format === 0xfffe && size >= 40) format = v.getUint16(body + 24, true);
       if (format !== 1) throw new Error(`decodeWav: unsupported format tag ${format} (only PCM, tag 1, is supported${format === 3 ? '; this file holds IEEE floats' : ''})`);
       if (bits !== 16) throw new Error(`decodeWav: unsupported ${bits}-bit samples (only 16-bit PCM is supported)`);
-      if (channels !== 1) throw new Error(`decodeWav: unsupported ${channels} channels (only mono is supported; mix down first)`);
+      if (channels < 1) throw new Error('decodeWav: invalid channel count 0');
+      if (channels !== 1 && !opts.mixDown) throw new Error(`decodeWav: unsupported ${channels} channels (only mono is supported; mix down first)`);
       if (sampleRate <= 0) throw new Error(`decodeWav: invalid sample rate ${sampleRate}`);
       fmt = { format, channels, sampleRate, bits };
     } else if (id === 'data') {
       if (!fmt) throw new Error("decodeWav: 'data' chunk before the 'fmt ' chunk");
       if (body + size > bytes.length) throw new Error(`decodeWav: the data chunk claims ${size} bytes but only ${bytes.length - body} remain (truncated file?)`);
-      if (size % 2 !== 0) throw new Error(`decodeWav: the data chunk holds ${size} bytes, not a whole number of 16-bit samples`);
-      const n = size / 2;
+      const C = fmt.channels, frame = 2 * C;
+      if (size % frame !== 0) throw new Error(`decodeWav: the data chunk holds ${size} bytes, not a whole number of ${C === 1 ? '16-bit samples' : `${C}-channel 16-bit frames`}`);
+      const n = size / frame;
       const samples = new Float32Array(n);
-      for (let i = 0; i < n; i++) samples[i] = v.getInt16(body + 2 * i, true) / 32768;
+      if (C === 1) for (let i = 0; i < n; i++) samples[i] = v.getInt16(body + 2 * i, true) / 32768;
+      else {
+        // the mean of the channels of each frame
+        for (let i = 0; i < n; i++) {
+          let acc = 0;
+          for (let c = 0; c < C; c++) acc += v.getInt16(body + frame * i + 2 * c, true);
+          samples[i] = acc / (C * 32768);
+        }
+      }
       return { sampleRate: fmt.sampleRate, samples };
     }
     pos = body + size + (size % 2); // chunks are padded to an even length

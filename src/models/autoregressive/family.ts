@@ -1,6 +1,6 @@
 /**
  * The autoregressive families in the model registry: `fvsbn`, `nade`, `made` (binary vectors or
- * binarised images) and `pixelcnn` (binary or grey images). Every one has the registry's verbs
+ * binarised images), `pixelcnn` and `pixelrnn` (Row LSTM; binary or grey images). Every one has the registry's verbs
  * (src/models/registry.ts):
  *   loss           mean negative log-likelihood in nats per example (exact)
  *   sample         ancestral sampling (sampler 'ancestral'), `temperature` divides the logits;
@@ -21,6 +21,7 @@ import { FVSBN } from './fvsbn.ts';
 import { NADE } from './nade.ts';
 import { BernoulliMADE } from './made.ts';
 import { PixelCNN } from './pixelcnn.ts';
+import { PixelRNN } from './pixelrnn.ts';
 
 interface BinaryConfig {
   /** The data are already binary (values −1/1); default false: binarise every batch dynamically. */
@@ -66,6 +67,21 @@ export interface PixelcnnConfig extends BinaryConfig {
   mixtures: number;
   /** Condition on the class label (needs labelled data). */
   conditional: boolean;
+}
+
+export interface PixelrnnConfig extends BinaryConfig {
+  /** 'bernoulli' (binarised images) or 'categorical' (a 256-way softmax over grey levels, one channel; Sec. 5.3). */
+  output: 'bernoulli' | 'categorical';
+  /** h: channels of the residual stream and of the Row LSTM states. */
+  hidden: number;
+  /** Row LSTM layers. */
+  layers: number;
+  /** Kernel of the first (type A) masked convolution. */
+  firstKernel: number;
+  /** Width of the input-to-state and state-to-state convolutions. */
+  kernel: number;
+  /** Channels of the 1×1 output head. */
+  outHidden: number;
 }
 
 type Vec = FVSBN | NADE | BernoulliMADE;
@@ -188,5 +204,45 @@ function pixelLogLik(model: Model<PixelcnnConfig>, batch: Batch, rng: Generator)
   return net.logProb(x, labels);
 }
 
+/** PixelRNN with Row LSTM layers over images [C, H, W]. */
+export const pixelrnn: Family<PixelrnnConfig> = {
+  name: 'pixelrnn',
+  description: 'PixelRNN (Row LSTM): a type-A masked 7×7 convolution, then LSTM layers run row by row with masked 1×k input-to-state and 1×k state-to-state convolutions; Bernoulli or 256-way softmax output (van den Oord et al. 2016)',
+  samplers: ['ancestral'],
+  defaults: () => ({ output: 'bernoulli', hidden: 32, layers: 2, firstKernel: 7, kernel: 3, outHidden: 32, binarized: false }),
+  create(config: PixelrnnConfig, data: DataSpec, rng: Generator): Model<PixelrnnConfig> {
+    if (data.kind !== 'images' || data.shape.length !== 3) throw new Error(`pixelrnn: needs image data [C, H, W], got ${data.kind} [${data.shape.join(', ')}]`);
+    if (config.output !== 'bernoulli' && config.output !== 'categorical') throw new Error(`pixelrnn: config.output must be 'bernoulli' or 'categorical', got '${String(config.output)}'`);
+    if (config.output === 'categorical' && data.shape[0] !== 1) throw new Error(`pixelrnn: the categorical (256-way) output needs one channel, got ${data.shape[0]}`);
+    const net = new PixelRNN({
+      classes: config.output === 'categorical' ? LEVELS : undefined, inChannels: data.shape[0], hidden: config.hidden,
+      layers: config.layers, firstKernel: config.firstKernel, kernel: config.kernel, outHidden: config.outHidden, rng,
+    });
+    return { family: 'pixelrnn', config, data, net };
+  },
+  loss(model: Model<PixelrnnConfig>, batch: Batch, rng: Generator): Tensor {
+    return rnnLogLik(model, batch, rng).mean().neg();
+  },
+  sample(model: Model<PixelrnnConfig>, n: number, rng: Generator, opts: SampleOptions = {}): Tensor {
+    const T = sampleOpts('pixelrnn', opts);
+    const net = model.net as PixelRNN;
+    const [, H, W] = model.data.shape as [number, number, number];
+    const x = net.sample(n, [H, W], rng, { temperature: T });
+    return noGrad(() => (net.output === 'bernoulli' ? x.mul(2).sub(1) : x.cast('float32').mul(2 / (LEVELS - 1)).sub(1).reshape([n, 1, H, W])));
+  },
+  logLikelihood(model: Model<PixelrnnConfig>, batch: Batch, rng: Generator): { logLik: Tensor; bound: boolean } {
+    return noGrad(() => ({ logLik: rnnLogLik(model, batch, rng), bound: false }));
+  },
+};
+
+/** log p(x) of a batch: binarised for Bernoulli output, the 256 grey levels as classes for the softmax. */
+function rnnLogLik(model: Model<PixelrnnConfig>, batch: Batch, rng: Generator): Tensor {
+  const net = model.net as PixelRNN;
+  const x = net.output === 'bernoulli'
+    ? toBinary(batch.x, model.config.binarized, rng)
+    : batch.x.add(1).mul((LEVELS - 1) / 2).round().clamp(0, LEVELS - 1).cast('int32').squeeze(1);
+  return net.logProb(x);
+}
+
 /** Every autoregressive family by name. */
-export const autoregressiveFamilies = { fvsbn, nade, made, pixelcnn } as const;
+export const autoregressiveFamilies = { fvsbn, nade, made, pixelcnn, pixelrnn } as const;

@@ -1,6 +1,6 @@
 /**
- * Autoregressive models: FVSBN, NADE, MADE (binary vectors), PixelCNN and Gated PixelCNN (images
- * and categorical maps), and their registry families.
+ * Autoregressive models: FVSBN, NADE, MADE (binary vectors), PixelCNN, Gated PixelCNN and PixelRNN
+ * (Row LSTM) (images and categorical maps), and their registry families.
  */
 export { FVSBN, binaryLogProb, type FVSBNOptions } from './fvsbn.ts';
 export { NADE, type NADEOptions } from './nade.ts';
@@ -9,7 +9,8 @@ export {
   PixelCNN, MaskedConv2d, GatedLayer, MaskedResidualLayer, rasterMask,
   type PixelCNNOptions, type PixelSampleOptions, type PixelOutput, type MaskType,
 } from './pixelcnn.ts';
+export { PixelRNN, RowLSTMLayer, type PixelRNNOptions } from './pixelrnn.ts';
 export {
-  fvsbn, nade, made, pixelcnn, autoregressiveFamilies,
-  type FvsbnConfig, type NadeConfig, type MadeConfig, type PixelcnnConfig,
+  fvsbn, nade, made, pixelcnn, pixelrnn, autoregressiveFamilies,
+  type FvsbnConfig, type NadeConfig, type MadeConfig, type PixelcnnConfig, type PixelrnnConfig,
 } from './family.ts';
