@@ -9,7 +9,7 @@ import { UNARY_OPS, BINARY_OPS, REDUCE_OPS } from '../../core/backend.ts';
 import type { DType, TypedArray } from '../../core/dtype.ts';
 import { sizeOf, contiguousStrides, shapeStr } from '../../core/shape.ts';
 import { luBatch } from '../cpu/index.ts';
-import { Heap, Pool, ARGS, ARGS_BYTES, MAX_THREADS, type KernelName } from './runtime.ts';
+import { Heap, Pool, ARGS, ARGS_BYTES, KERNELS, MAX_THREADS, type KernelName } from './runtime.ts';
 
 class WasmBuf {
   freed = false;
@@ -88,6 +88,7 @@ export class WasmBackend implements Backend {
     this.threads = workers + 1;
     this.heap = new Heap(init.memory);
     const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+    checkBuild(instance.exports as Record<string, unknown>);
     this.pool = new Pool(init.memory, init.module, instance.exports as Record<string, unknown>, workers);
     this.kernels = this.makeKernels();
   }
@@ -502,3 +503,16 @@ function f32Bits(v: number): number {
   f32buf[0] = v;
   return i32buf[0]!;
 }
+
+/** The kernel module must have been built from the op tables and kernel list this host uses. */
+function checkBuild(exports: Record<string, unknown>): void {
+  const stale = 'the wasm kernels were built from other sources than this host; rebuild them with \'npm run build:wasm\'';
+  const missing = KERNELS.filter((k) => typeof exports[k] !== 'function');
+  if (missing.length) throw new Error(`wasm backend: ${stale} (missing kernels: ${missing.join(', ')})`);
+  const tables = typeof exports.opTables === 'function' ? (exports.opTables as () => number)() : -1;
+  const want = UNARY_OPS.length * 256 + BINARY_OPS.length;
+  if (tables !== want) {
+    throw new Error(`wasm backend: ${stale} (it knows ${tables >> 8} unary and ${tables & 255} binary ops, the host ${UNARY_OPS.length} and ${BINARY_OPS.length})`);
+  }
+}
+

@@ -10,6 +10,7 @@ export * from './schedules.ts';
 export * from './samplers.ts';
 export * from './losses.ts';
 export * from './guidance.ts';
+export * from './classifier.ts';
 export * from './likelihood.ts';
 export * from './family.ts';
 export * from './nets/index.ts';

@@ -4,3 +4,12 @@ export { reduce, argReduce, cumsum } from './reduce';
 export { gemm } from './gemm';
 export { im2col, col2im } from './conv';
 export { adam } from './optim';
+
+/**
+ * The op tables this build was compiled against: (number of unary ops) · 256 + (number of binary
+ * ops). The host compares it with core/backend.ts's lists, so a stale build fails loudly instead of
+ * running an op code it does not know.
+ */
+export function opTables(): i32 {
+  return 20 * 256 + 15;
+}
