@@ -222,6 +222,46 @@ export interface PixelSampleOptions {
  * [N, H, W] (categorical). `logProb` is the exact log-likelihood in nats; `sample` draws pixel by
  * pixel in raster order.
  */
+/** A validator of integer options whose errors name `who`. */
+export function optionInt(who: string): (v: number | undefined, def: number, name: string, min?: number) => number {
+  return (v, def, name, min = 1) => {
+    const x = v ?? def;
+    if (!(Number.isInteger(x) && x >= min)) throw new Error(`${who}: ${name} must be an integer ≥ ${min}, got ${v}`);
+    return x;
+  };
+}
+
+/** The options a pixel model's input and size share (PixelCNN, PixelRNN). */
+export interface PixelStemOptions {
+  classes?: number;
+  inChannels?: number;
+  hidden?: number;
+  layers?: number;
+  firstKernel?: number;
+  kernel?: number;
+  outHidden?: number;
+  embeddingDim?: number;
+}
+
+/**
+ * Validate a pixel model's shared options and build its input stage: K classes and the embedding
+ * of categorical maps (width `embeddingDim`, default `hidden`), or C channels of images fed as they are.
+ */
+export function pixelStem(who: string, categorical: boolean, opts: PixelStemOptions, defaults: { hidden: number; layers: number }, rng: Generator, dtype: 'float32' | 'float64') {
+  const int = optionInt(who);
+  const classes = categorical ? int(opts.classes, 2, 'classes', 2) : 0;
+  const channels = categorical ? 1 : int(opts.inChannels, 1, 'inChannels');
+  const hidden = int(opts.hidden, defaults.hidden, 'hidden');
+  const layers = int(opts.layers, defaults.layers, 'layers', 0);
+  const k = int(opts.kernel, 3, 'kernel');
+  const k1 = int(opts.firstKernel, 7, 'firstKernel');
+  if (k % 2 === 0 || k1 % 2 === 0) throw new Error(`${who}: kernel sizes must be odd, got kernel ${k} and firstKernel ${k1}`);
+  const outHidden = int(opts.outHidden, hidden, 'outHidden');
+  const cin = categorical ? int(opts.embeddingDim, hidden, 'embeddingDim') : channels;
+  const embed = categorical ? new Embedding(classes, cin, { rng, dtype }) : null;
+  return { classes, channels, hidden, layers, k, k1, outHidden, cin, embed };
+}
+
 export class PixelCNN extends Module {
   readonly embed: Embedding | null;
   readonly first: MaskedConv2d | null;
@@ -240,32 +280,18 @@ export class PixelCNN extends Module {
     super();
     const dtype = opts.dtype ?? 'float32';
     const rng = opts.rng;
-    const int = (v: number | undefined, def: number, name: string, min = 1) => {
-      const x = v ?? def;
-      if (!(Number.isInteger(x) && x >= min)) throw new Error(`PixelCNN: ${name} must be an integer ≥ ${min}, got ${v}`);
-      return x;
-    };
+    const int = optionInt('PixelCNN');
     this.output = opts.classes !== undefined ? 'categorical' : opts.output ?? 'bernoulli';
     if (!['bernoulli', 'categorical', 'logistic-mixture'].includes(this.output)) throw new Error(`PixelCNN: output must be 'bernoulli' or 'logistic-mixture' (or set classes for categorical), got '${this.output}'`);
     this.arch = opts.arch ?? 'gated';
     if (this.arch !== 'pixelcnn' && this.arch !== 'gated') throw new Error(`PixelCNN: arch must be 'pixelcnn' or 'gated', got '${String(this.arch)}'`);
-    this.classes = this.output === 'categorical' ? int(opts.classes, 2, 'classes', 2) : 0;
-    this.channels = this.output === 'categorical' ? 1 : int(opts.inChannels, 1, 'inChannels');
     this.mixtures = int(opts.mixtures, 5, 'mixtures');
     this.levels = int(opts.levels, 256, 'levels', 2);
     this.numLabels = int(opts.numLabels, 0, 'numLabels', 0);
-    const hidden = int(opts.hidden, 64, 'hidden');
-    const layers = int(opts.layers, 6, 'layers', 0);
-    const k = int(opts.kernel, 3, 'kernel');
-    const k1 = int(opts.firstKernel, 7, 'firstKernel');
-    if (k % 2 === 0 || k1 % 2 === 0) throw new Error(`PixelCNN: kernel sizes must be odd, got kernel ${k} and firstKernel ${k1}`);
-    const outHidden = int(opts.outHidden, hidden, 'outHidden');
-
-    let cin = this.channels;
-    if (this.output === 'categorical') {
-      cin = int(opts.embeddingDim, hidden, 'embeddingDim');
-      this.embed = new Embedding(this.classes, cin, { rng, dtype });
-    } else this.embed = null;
+    const { classes, channels, hidden, layers, k, k1, outHidden, cin, embed } = pixelStem('PixelCNN', this.output === 'categorical', opts, { hidden: 64, layers: 6 }, rng, dtype);
+    this.classes = classes;
+    this.channels = channels;
+    this.embed = embed;
 
     const body: (GatedLayer | MaskedResidualLayer)[] = [];
     if (this.arch === 'gated') {

@@ -43,7 +43,7 @@ import { Module } from '../../nn/module.ts';
 import { Embedding } from '../../nn/layers/linear.ts';
 import { ModuleList } from '../../nn/layers/container.ts';
 import { bernoulliLogProb } from '../likelihoods.ts';
-import { MaskedConv2d, rasterMask } from './pixelcnn.ts';
+import { MaskedConv2d, pixelStem, rasterMask } from './pixelcnn.ts';
 
 type Dtype = 'float32' | 'float64';
 
@@ -141,25 +141,11 @@ export class PixelRNN extends Module {
     super();
     const dtype = opts.dtype ?? 'float32';
     const rng = opts.rng;
-    const int = (v: number | undefined, def: number, name: string, min = 1) => {
-      const x = v ?? def;
-      if (!(Number.isInteger(x) && x >= min)) throw new Error(`PixelRNN: ${name} must be an integer ≥ ${min}, got ${v}`);
-      return x;
-    };
     this.output = opts.classes !== undefined ? 'categorical' : 'bernoulli';
-    this.classes = this.output === 'categorical' ? int(opts.classes, 2, 'classes', 2) : 0;
-    this.channels = this.output === 'categorical' ? 1 : int(opts.inChannels, 1, 'inChannels');
-    const hidden = int(opts.hidden, 32, 'hidden');
-    const layers = int(opts.layers, 2, 'layers', 0);
-    const k = int(opts.kernel, 3, 'kernel');
-    const k1 = int(opts.firstKernel, 7, 'firstKernel');
-    if (k % 2 === 0 || k1 % 2 === 0) throw new Error(`PixelRNN: kernel sizes must be odd, got kernel ${k} and firstKernel ${k1}`);
-    const outHidden = int(opts.outHidden, hidden, 'outHidden');
-    let cin = this.channels;
-    if (this.output === 'categorical') {
-      cin = int(opts.embeddingDim, hidden, 'embeddingDim');
-      this.embed = new Embedding(this.classes, cin, { rng, dtype });
-    } else this.embed = null;
+    const { classes, channels, hidden, layers, k, k1, outHidden, cin, embed } = pixelStem('PixelRNN', this.output === 'categorical', opts, { hidden: 32, layers: 2 }, rng, dtype);
+    this.classes = classes;
+    this.channels = channels;
+    this.embed = embed;
     const p1 = Math.floor(k1 / 2);
     this.first = new MaskedConv2d(cin, hidden, [k1, k1], rasterMask(k1, k1, 'A'), [p1, p1, p1, p1], { rng, dtype });
     this.body = new ModuleList(Array.from({ length: layers }, () => new RowLSTMLayer(hidden, hidden, k, rng, dtype)));
