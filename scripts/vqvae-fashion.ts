@@ -70,6 +70,23 @@ if (levels === 2) await twoLevel();
 else await oneLevel();
 
 /** Stage 1 and 2 for the one-level VQ-VAE. */
+/**
+ * Batches of indices of a random order of 0…n−1, a fresh order once fewer than `batch` remain
+ * (each batch a view: use it before asking for the next).
+ */
+function shuffledBatches(n: number, batch: number, rng: Generator): () => Int32Array {
+  let perm = randperm(n, { rng }).dataSync() as Int32Array;
+  let pos = 0;
+  return () => {
+    if (pos + batch > n) {
+      perm = randperm(n, { rng }).dataSync() as Int32Array;
+      pos = 0;
+    }
+    pos += batch;
+    return perm.subarray(pos - batch, pos);
+  };
+}
+
 async function oneLevel(): Promise<void> {
   const [initRng, shuffleRng, vqRng, priorInit, priorShuffle, sampleRng] = new Generator(seed).split(6);
   const model = new VQVAE({ inChannels: 1, hidden, resBlocks: res, quantizer: { numEmbeddings: K, embeddingDim: Dm, beta: 0.25, ema, decay: 0.99, restartThreshold: restart }, rng: initRng! });
@@ -78,16 +95,10 @@ async function oneLevel(): Promise<void> {
   // ---- Stage 1: the VQ-VAE ----
   const opt = new optim.Adam(model.parameters(), { lr });
   const t0 = performance.now();
-  let perm = randperm(train.n, { rng: shuffleRng! }).dataSync();
-  let pos = 0;
+  const nextBatch = shuffledBatches(train.n, batch, shuffleRng!);
   const log: { mse: number; ppl: number; used: number }[] = [];
   for (let step = 1; step <= steps; step++) {
-    if (pos + batch > train.n) {
-      perm = randperm(train.n, { rng: shuffleRng! }).dataSync();
-      pos = 0;
-    }
-    const idx = perm.subarray(pos, pos + batch);
-    pos += batch;
+    const idx = nextBatch();
     const r = scope(() => {
       const x = rowsOf(trainX, idx);
       opt.zeroGrad();
@@ -152,16 +163,10 @@ async function oneLevel(): Promise<void> {
   const popt = new optim.Adam(prior.parameters(), { lr });
   const H = allTest.shape[1]!, W = allTest.shape[2]!;
   const t1 = performance.now();
-  let pperm = randperm(nPrior, { rng: priorShuffle! }).dataSync();
-  let ppos = 0;
+  const nextPriorBatch = shuffledBatches(nPrior, batch, priorShuffle!);
   let recentNll: number[] = [];
   for (let step = 1; step <= priorSteps; step++) {
-    if (ppos + batch > nPrior) {
-      pperm = randperm(nPrior, { rng: priorShuffle! }).dataSync();
-      ppos = 0;
-    }
-    const ids = tensor(pperm.slice(ppos, ppos + batch));
-    ppos += batch;
+    const ids = tensor(nextPriorBatch().slice());
     const nll = scope(() => {
       popt.zeroGrad();
       const l = prior.logProb(codesTrain.indexSelect(0, ids)).neg().mean();
@@ -212,17 +217,11 @@ async function twoLevel(): Promise<void> {
 
   const opt = new optim.Adam(model.parameters(), { lr });
   const t0 = performance.now();
-  let perm = randperm(train.n, { rng: shuffleRng! }).dataSync();
-  let pos = 0;
+  const nextBatch = shuffledBatches(train.n, batch, shuffleRng!);
   const every = Math.max(1, Math.floor(steps / 10));
   let recent: { mse: number; ppl: number[]; used: number[] }[] = [];
   for (let step = 1; step <= steps; step++) {
-    if (pos + batch > train.n) {
-      perm = randperm(train.n, { rng: shuffleRng! }).dataSync();
-      pos = 0;
-    }
-    const idx = perm.subarray(pos, pos + batch);
-    pos += batch;
+    const idx = nextBatch();
     const r = scope(() => {
       opt.zeroGrad();
       const o = model.forward(rowsOf(trainX, idx), vqRng!);
