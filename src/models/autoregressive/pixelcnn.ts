@@ -176,38 +176,17 @@ export class MaskedResidualLayer extends Module {
 
 export type PixelOutput = 'bernoulli' | 'categorical' | 'logistic-mixture';
 
-export interface PixelCNNOptions {
-  /**
-   * K: the data are integer maps [N, H, W] with values 0…K−1 (embedded on input, K-way softmax
-   * on output). Setting it selects `output: 'categorical'`.
-   */
-  classes?: number;
+export interface PixelCNNOptions extends PixelStemOptions {
   /** For non-categorical data: 'bernoulli' (x ∈ {0, 1}, default) or 'logistic-mixture' (x ∈ [−1, 1]). */
   output?: 'bernoulli' | 'logistic-mixture';
-  /** Channels of one pixel for 'bernoulli' / 'logistic-mixture' data (default 1). */
-  inChannels?: number;
   /** 'pixelcnn' (masked convolutions, has the blind spot) or 'gated' (two stacks, none). Default 'gated'. */
   arch?: 'pixelcnn' | 'gated';
-  /** Feature channels of every masked layer (default 64). */
-  hidden?: number;
-  /** Masked layers after the first (default 6). */
-  layers?: number;
-  /** Kernel of the first layer (type A) in the plain PixelCNN (default 7). */
-  firstKernel?: number;
-  /** Kernel of the other layers (every gated layer) (default 3). */
-  kernel?: number;
-  /** Channels of the hidden 1×1 layer of the output head (default `hidden`). */
-  outHidden?: number;
-  /** Embedding width of categorical inputs (default `hidden`). */
-  embeddingDim?: number;
   /** Logistics in the mixture (default 5). */
   mixtures?: number;
   /** Levels L of 'logistic-mixture' data (default 256). */
   levels?: number;
   /** Number of class labels to condition on (default 0: unconditional). */
   numLabels?: number;
-  rng: Generator;
-  dtype?: 'float32' | 'float64';
 }
 
 export interface PixelSampleOptions {
@@ -217,11 +196,6 @@ export interface PixelSampleOptions {
   labels?: Tensor;
 }
 
-/**
- * A PixelCNN or Gated PixelCNN over images [N, C, H, W] (binary or grey) or integer maps
- * [N, H, W] (categorical). `logProb` is the exact log-likelihood in nats; `sample` draws pixel by
- * pixel in raster order.
- */
 /** A validator of integer options whose errors name `who`. */
 export function optionInt(who: string): (v: number | undefined, def: number, name: string, min?: number) => number {
   return (v, def, name, min = 1) => {
@@ -233,14 +207,27 @@ export function optionInt(who: string): (v: number | undefined, def: number, nam
 
 /** The options a pixel model's input and size share (PixelCNN, PixelRNN). */
 export interface PixelStemOptions {
+  /**
+   * K: the data are integer maps [N, H, W] with values 0…K−1 (embedded on input, K-way softmax
+   * on output; 256 for grey levels). Setting it selects the categorical output.
+   */
   classes?: number;
+  /** Channels of one pixel of image data (default 1). */
   inChannels?: number;
+  /** Feature channels of every layer (PixelCNN: default 64; PixelRNN: h, the residual stream and every LSTM state, default 32). */
   hidden?: number;
+  /** Layers after the first (PixelCNN: masked or gated layers, default 6; PixelRNN: Row LSTM layers, default 2). */
   layers?: number;
+  /** Kernel of the first, type-A masked convolution (default 7; the gated PixelCNN has none). */
   firstKernel?: number;
+  /** Kernel of the other layers (PixelRNN: width k of the input-to-state and state-to-state convolutions) (default 3). */
   kernel?: number;
+  /** Channels of the hidden 1×1 layer of the output head (default `hidden`). */
   outHidden?: number;
+  /** Embedding width of categorical inputs (default `hidden`). */
   embeddingDim?: number;
+  rng: Generator;
+  dtype?: 'float32' | 'float64';
 }
 
 /**

@@ -43,7 +43,7 @@ import { Module } from '../../nn/module.ts';
 import { Embedding } from '../../nn/layers/linear.ts';
 import { ModuleList } from '../../nn/layers/container.ts';
 import { bernoulliLogProb } from '../likelihoods.ts';
-import { MaskedConv2d, pixelStem, rasterMask } from './pixelcnn.ts';
+import { MaskedConv2d, type PixelStemOptions, pixelStem, rasterMask } from './pixelcnn.ts';
 
 type Dtype = 'float32' | 'float64';
 
@@ -99,29 +99,8 @@ export class RowLSTMLayer extends Module {
   }
 }
 
-export interface PixelRNNOptions {
-  /**
-   * K: the data are integer maps [N, H, W] with values 0…K−1 (embedded on input, K-way softmax on
-   * output; 256 for the paper's grey levels). Unset: binary images with a Bernoulli logit.
-   */
-  classes?: number;
-  /** Channels of one pixel of binary images (default 1). */
-  inChannels?: number;
-  /** h: channels of the residual stream and of every Row LSTM state (default 32). */
-  hidden?: number;
-  /** Row LSTM layers L (default 2). */
-  layers?: number;
-  /** Kernel of the first, type-A masked convolution (default 7). */
-  firstKernel?: number;
-  /** Width k of the input-to-state and state-to-state convolutions (default 3). */
-  kernel?: number;
-  /** Channels of the hidden 1×1 layer of the output head (default `hidden`). */
-  outHidden?: number;
-  /** Embedding width of categorical inputs (default `hidden`). */
-  embeddingDim?: number;
-  rng: Generator;
-  dtype?: Dtype;
-}
+/** PixelRNN's options: those every pixel model shares (`classes` unset: binary images with a Bernoulli logit). */
+export type PixelRNNOptions = PixelStemOptions;
 
 /**
  * A Row LSTM PixelRNN over binary images [N, C, H, W] or integer maps [N, H, W]. `logProb` is the
