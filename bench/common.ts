@@ -256,6 +256,8 @@ export interface Timing {
    * peer really got. At most its thread count; lower when other work competes for the cores.
    */
   cpuPerWall: number;
+  /** With `--rounds R`: this figure in every round (ascending); the result is the median round's. */
+  perRound?: number[];
 }
 
 export type Failure = { error: string };

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only gemm,mlp,conv,unet] [--peers torch,tfjs-wasm,…] [--threads N] [--relaxed-simd] [--latest]`
+ * `npm run bench [-- --quick] [--only gemm,mlp,conv,unet] [--peers torch,tfjs-wasm,…] [--threads N] [--rounds R] [--relaxed-simd] [--latest]`
  *
  * Runs genlab's backends and the peers that are installed side by side, one process each and one
  * after the other, prints the tables with ratios, and writes everything as JSON to
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   type BenchSpec, type GemmResult, type PeerResult, type SampleResult, type StepResult, type Timing, type Workload,
-  RESULT_MARK, SEED, UNFINISHED, WORKLOADS, gemmProbeIndices, hashUniform, isFailure, makeSpec,
+  type Failure, type UnetResult, RESULT_MARK, SEED, UNFINISHED, WORKLOADS, gemmProbeIndices, hashUniform, isFailure, makeSpec,
 } from './common.ts';
 import type { PeakFigures, PeakResult } from './simd_peak.ts';
 
@@ -28,6 +28,7 @@ const { values: opts } = parseArgs({
     peers: { type: 'string' },
     'relaxed-simd': { type: 'boolean', default: false },
     threads: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
     latest: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -42,6 +43,8 @@ const cores = availableParallelism();
 const threads = opts.threads ? Number(opts.threads) : cores;
 if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`--threads: expected a positive integer, got '${opts.threads}'`);
 const spec: BenchSpec = makeSpec({ quick: opts.quick, only, threads });
+const rounds = Number(opts.rounds);
+if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds: expected a positive integer, got '${opts.rounds}'`);
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -239,9 +242,41 @@ let peak: PeakResult | { error: string };
   }
 }
 
-const results: PeerResult[] = [];
-for (const p of peers) results.push(await runPeer(p));
+// With --rounds R, every peer runs R times, the peers interleaved (A B C, A B C, …), so that a slow
+// spell of a shared machine falls on all of them; each figure is then the median over the rounds.
+const byRound: PeerResult[][] = [];
+for (let r = 0; r < rounds; r++) {
+  if (rounds > 1) log(`bench: round ${r + 1} of ${rounds}`);
+  const row: PeerResult[] = [];
+  for (const p of peers) row.push(await runPeer(p));
+  byRound.push(row);
+}
+const results: PeerResult[] = peers.map((_, i) => medianOfRounds(byRound.map((row) => row[i]!)));
 machine.loadavgEnd = round2(loadavg());
+
+/**
+ * One peer's result from its rounds: per workload (and per GEMM size, and for the U-Net's training
+ * and sampling separately) the round with the median figure, the lower one of the middle two
+ * when the count is even. `perRound` keeps every round's figure for the JSON and the summary line.
+ */
+function medianOfRounds(rs: PeerResult[]): PeerResult {
+  if (rs.length === 1) return rs[0]!;
+  const base = rs.find((r) => !r.error);
+  if (!base) return rs[0]!;
+  const pick = <T extends Timing>(xs: (T | Failure | undefined)[], value: (t: T) => number): T | Failure | undefined => {
+    const good = xs.filter((x): x is T => x !== undefined && !isFailure(x)).sort((a, b) => value(a) - value(b));
+    if (!good.length) return xs.find((x) => x !== undefined);
+    return { ...good[(good.length - 1) >> 1]!, perRound: good.map(value) };
+  };
+  const out: PeerResult = { ...base, info: { ...base.info, rounds: rs.length } };
+  if (base.gemm) out.gemm = Object.fromEntries(Object.keys(base.gemm).map((n) => [n, pick(rs.map((r) => r.gemm?.[n]), (t: Ok<GemmResult>) => t.gflops)!]));
+  for (const w of ['mlp', 'conv'] as const) if (base[w]) out[w] = pick(rs.map((r) => r[w]), (t: Ok<StepResult>) => t.stepsPerSec);
+  if (base.unet && !isFailure(base.unet)) {
+    const us = rs.map((r) => r.unet).filter((u): u is Ok<UnetResult> => u !== undefined && !isFailure(u));
+    out.unet = { ...base.unet, train: pick(us.map((u) => u.train), (t: Ok<StepResult>) => t.stepsPerSec) as StepResult, sample: pick(us.map((u) => u.sample), (t: Ok<SampleResult>) => t.imagesPerSec) as SampleResult };
+  }
+  return out;
+}
 
 // ----- checks --------------------------------------------------------------------------------
 
@@ -436,6 +471,24 @@ const shares = results.filter((r) => !r.error).map((r) => {
   return ts.length ? `${r.id} ${mean.toFixed(2)}` : '';
 }).filter(Boolean);
 if (shares.length) out.push(`Cores in use while timed (process CPU time ÷ wall time, mean over the workloads; 1-thread peers can reach 1, ${cores}-thread peers ${cores}): ${shares.join(', ')}`);
+if (rounds > 1) {
+  // every round's figure, so the spread behind each median is in view
+  const spread = (what: string, get: (r: PeerResult) => Timing | Failure | undefined) => {
+    const parts = results.flatMap((r) => {
+      const t = get(r);
+      return ok(t) && t.perRound ? [`${r.id} ${t.perRound.map(fmt).join('/')}`] : [];
+    });
+    return parts.length ? `${what}: ${parts.join(', ')}` : '';
+  };
+  const big = Math.max(...spec.gemm.sizes);
+  const lines = [
+    only.includes('gemm') ? spread(`SGEMM N=${big}, GFLOP/s`, (r) => r.gemm?.[big]) : '',
+    ...trainCols.map((w) => spread(`${w} steps/s`, (r) => r[w])),
+    only.includes('unet') ? spread('U-Net train steps/s', (r) => unetOf(r)?.train) : '',
+    only.includes('unet') ? spread('U-Net images·NFE/s', (r) => unetOf(r)?.sample) : '',
+  ].filter(Boolean);
+  out.push(`Each figure is the median of ${rounds} rounds, the peers interleaved; every round's figure, ascending:`, ...lines.map((l) => `  ${l}`));
+}
 const checked = [
   only.includes('gemm') ? 'every SGEMM result matches the float64 reference' : '',
   trainCols.length ? 'every peer starts training from the same loss (same network, same weights)' : '',
