@@ -87,6 +87,14 @@ export interface OtherKernels {
    * operations. Optimizers compose the same update from elementwise kernels where it is missing.
    */
   adamStep?(p: View, g: View, m: View, v: View, h: AdamStepHyper): [Buf, Buf, Buf];
+  /**
+   * Optional fused row normalisation (the core of layer and group normalisation): x is float32
+   * [rows, n]; returns [y, rstd] with y = (x − μ)·rstd per row, rstd = 1/√(σ² + eps) of shape
+   * [rows], μ and the biased σ² of that row. Layer and group norm compose it where it is missing.
+   */
+  normRows?(x: View, eps: number): [Buf, Buf];
+  /** The adjoint of `normRows`: ∂x = rstd·(g − mean(g) − y·mean(g·y)) per row, for g, y [rows, n] and rstd [rows]. */
+  normRowsBackward?(g: View, y: View, rstd: View): Buf;
 }
 
 /** The scalars of one fused Adam step (see `OtherKernels.adamStep`). */

@@ -603,6 +603,32 @@ export function fusedAdamStep(p: Tensor, g: Tensor, m: Tensor, v: Tensor, h: Ada
   return bufs.map((b) => wrapBuf(p.backend, b, p.shape, 'float32')) as [Tensor, Tensor, Tensor];
 }
 
+/**
+ * @internal (x − μ)/√(σ² + eps) over each row of a float32 [rows, n] tensor, with the row's mean μ
+ * and biased variance σ², through the backend's fused kernels (`OtherKernels.normRows`), or null
+ * where the backend has none (callers compose it then). The gradient is the fused adjoint
+ *   ∂x = rstd·(g − mean(g) − y·mean(g·y));
+ * under createGraph it is composed from x instead, so that it stays differentiable.
+ */
+export function normalizeRows(x: Tensor, eps: number): Tensor | null {
+  const { normRows, normRowsBackward } = x.backend.kernels;
+  if (!normRows || !normRowsBackward || x.dtype !== 'float32' || x.ndim !== 2 || x.size === 0) return null;
+  const [yb, rb] = normRows(x.view(), eps);
+  const y = wrapBuf(x.backend, yb, x.shape, 'float32');
+  const rstd = wrapBuf(x.backend, rb, [x.shape[0]!, 1], 'float32');
+  if (!(isGradEnabled() && x.requiresGrad)) {
+    rstd.dispose();
+    return y;
+  }
+  return customGrad(y, [x, rstd], 'normalizeRows', (g, [xi, r], out) => {
+    if (!isGradEnabled()) return [wrapBuf(x.backend, normRowsBackward(g.view(), out.view(), r!.view()), x.shape, 'float32'), null];
+    const d = xi!.sub(xi!.mean(1, true));
+    const rs = d.square().mean(1, true).add(eps).rsqrt();
+    const yc = d.mul(rs);
+    return [g.sub(g.mean(1, true)).sub(yc.mul(g.mul(yc).mean(1, true))).mul(rs), null];
+  });
+}
+
 /** @internal A fresh contiguous tensor over a new buffer. */
 export function wrapBuf(backend: Backend, buf: Buf, shape: readonly number[], dtype: DType): Tensor {
   return new Tensor(fromBuf(backend, buf, dtype, sizeOf(shape)), shape, contiguousStrides(shape), 0);

@@ -5,9 +5,9 @@
  * conv2d, whose hand-written rule recomputes the column matrix instead of keeping it.
  */
 import { type Tensor, type Generator, tensor, where, bernoulli, oneHot, noGrad, scope } from '../core/index.ts';
-import { im2colOp, col2imOp, customGrad } from '../core/tensor.ts';
+import { im2colOp, col2imOp, customGrad, normalizeRows } from '../core/tensor.ts';
 import type { Im2colParams } from '../core/backend.ts';
-import { shapeStr } from '../core/shape.ts';
+import { shapeStr, sizeOf } from '../core/shape.ts';
 
 type Pair = number | readonly [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -189,17 +189,25 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Generator 
   return x.mul(keepMask).div(1 - p);
 }
 
+/**
+ * (x − μ)/√(σ² + eps) over each row of [rows, n], μ and the biased σ² of the row: the backend's
+ * fused kernels where it has them (`normalizeRows`), else two reductions and the elementwise ops.
+ */
+function normalize(x: Tensor, eps: number): Tensor {
+  const fused = normalizeRows(x, eps);
+  if (fused) return fused;
+  const d = x.sub(x.mean(1, true));
+  return d.mul(d.mul(d).mean(1, true).add(eps).rsqrt());
+}
+
 /** Layer normalisation over the trailing `normalizedShape` dimensions (Ba et al. 2016). */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   const k = normalizedShape.length;
   if (x.shape.slice(-k).some((d, i) => d !== normalizedShape[i])) {
     throw new Error(`layerNorm: input ${shapeStr(x.shape)} does not end in normalized shape ${shapeStr(normalizedShape)}`);
   }
-  const axes = Array.from({ length: k }, (_, i) => x.ndim - k + i);
-  const mu = x.mean(axes, true);
-  const d = x.sub(mu);
-  const v = d.mul(d).mean(axes, true);
-  let y = d.mul(v.add(eps).rsqrt());
+  const n = sizeOf(normalizedShape);
+  let y = normalize(x.reshape([x.size / Math.max(1, n), n]), eps).reshape(x.shape);
   if (weight) y = y.mul(weight);
   if (bias) y = y.add(bias);
   return y;
@@ -209,11 +217,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
 export function groupNorm(x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   const [N, C] = x.shape as [number, number];
   if (x.ndim < 2 || C % numGroups !== 0) throw new Error(`groupNorm: ${C} channels of ${shapeStr(x.shape)} are not divisible into ${numGroups} groups`);
-  const g = x.reshape([N, numGroups, -1]);
-  const mu = g.mean(2, true);
-  const d = g.sub(mu);
-  const v = d.mul(d).mean(2, true);
-  let y = d.mul(v.add(eps).rsqrt()).reshape(x.shape);
+  let y = normalize(x.reshape([N * numGroups, x.size / Math.max(1, N * numGroups)]), eps).reshape(x.shape);
   const bshape = [1, C, ...x.shape.slice(2).map(() => 1)];
   if (weight) y = y.mul(weight.reshape(bshape));
   if (bias) y = y.add(bias.reshape(bshape));

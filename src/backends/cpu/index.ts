@@ -348,6 +348,40 @@ function makeKernels(wrap: (d: TypedArray) => Buf): KernelTable {
       }
       return [wrap(p2), wrap(m2), wrap(v2)];
     },
+    normRows(xv, eps) {
+      // the reference: statistics in float64, each output rounded once
+      const [rows, n] = xv.shape as [number, number];
+      const x = gather1(xv);
+      const y = allocArray(xv.dtype, rows * n), rstd = allocArray(xv.dtype, rows);
+      for (let r = 0; r < rows; r++) {
+        const o = r * n;
+        let s = 0;
+        for (let i = 0; i < n; i++) s += x[o + i]!;
+        const mu = s / n;
+        let ss = 0;
+        for (let i = 0; i < n; i++) ss += (x[o + i]! - mu) ** 2;
+        const rs = 1 / Math.sqrt(ss / n + eps);
+        rstd[r] = rs;
+        for (let i = 0; i < n; i++) y[o + i] = (x[o + i]! - mu) * rs;
+      }
+      return [wrap(y), wrap(rstd)];
+    },
+    normRowsBackward(gv, yv, rv) {
+      const [rows, n] = yv.shape as [number, number];
+      const g = gather1(gv), y = gather1(yv), rstd = gather1(rv);
+      const dx = allocArray(yv.dtype, rows * n);
+      for (let r = 0; r < rows; r++) {
+        const o = r * n;
+        let sg = 0, sgy = 0;
+        for (let i = 0; i < n; i++) {
+          sg += g[o + i]!;
+          sgy += g[o + i]! * y[o + i]!;
+        }
+        const mg = sg / n, mgy = sgy / n, rs = rstd[r]!;
+        for (let i = 0; i < n; i++) dx[o + i] = (g[o + i]! - mg - y[o + i]! * mgy) * rs;
+      }
+      return wrap(dx);
+    },
   };
 }
 

@@ -74,6 +74,12 @@ export interface WasmBackendInit {
  * elements, M·K·n + K·N·m. (For the MLP's [4096, 256] · [256, 256] that is rows only: A once,
  * B six times, 1.4 M elements against 4.1 M for the even cut.)
  */
+/** [rows, n] of a float32 matrix given to a row kernel. */
+function rowsOf(x: View, op: string): [number, number] {
+  if (x.dtype !== 'float32' || x.shape.length !== 2) throw new Error(`${op}: expected a float32 [rows, n] tensor, got ${x.dtype} ${shapeStr(x.shape)}`);
+  return [x.shape[0]!, x.shape[1]!];
+}
+
 export function gemmSplit(M: number, N: number, K: number, batch: number, threads: number): [number, number] {
   const want = threads > 1 && 2 * M * N * K * batch > 4e6 ? Math.ceil((3 * threads) / batch) : 1;
   if (want <= 1) return [M, N];
@@ -320,6 +326,8 @@ export class WasmBackend implements Backend {
       logAbsDet: (a) => this.lu(a, 'logAbsDet'),
       detSign: (a) => this.lu(a, 'detSign'),
       adamStep: (p, g, m, v, h) => this.adamStep(p, g, m, v, h),
+      normRows: (x, eps) => this.normRows(x, eps),
+      normRowsBackward: (g, y, rstd) => this.normRowsBackward(g, y, rstd),
     };
     return { ...table, ...others } as KernelTable;
   }
@@ -404,6 +412,28 @@ export class WasmBackend implements Backend {
     ], Math.ceil(n / CHUNK));
     for (const [, tmp] of dense) if (tmp) this.free(tmp);
     return [...outs];
+  }
+
+  private normRows(x: View, eps: number): [Buf, Buf] {
+    const [rows, n] = rowsOf(x, 'normRows');
+    const y = this.allocBuf('float32', rows * n), rstd = this.allocBuf('float32', rows);
+    if (rows * n === 0) return [y, rstd];
+    const [xp, tmp] = this.dense(x);
+    const per = Math.max(1, Math.floor(CHUNK / n));
+    this.run('normRows', [xp, y.ptr, rstd.ptr, rows, n, per, f32Bits(eps)], Math.ceil(rows / per));
+    if (tmp) this.free(tmp);
+    return [y, rstd];
+  }
+
+  private normRowsBackward(g: View, y: View, rstd: View): Buf {
+    const [rows, n] = rowsOf(y, 'normRowsBackward');
+    const dx = this.allocBuf('float32', rows * n);
+    if (rows * n === 0) return dx;
+    const dense = [g, y, rstd].map((v) => this.dense(v));
+    const per = Math.max(1, Math.floor(CHUNK / n));
+    this.run('normRowsBackward', [...dense.map(([p]) => p), dx.ptr, rows, n, per], Math.ceil(rows / per));
+    for (const [, tmp] of dense) if (tmp) this.free(tmp);
+    return dx;
   }
 
   private ensureGemmScratch(): number {

@@ -1,0 +1,124 @@
+// The fused row normalisation behind layerNorm and groupNorm (`normalizeRows`, the backend's
+// normRows / normRowsBackward kernels) against the composed formula it replaces: forward, the
+// gradient, the gradient of the gradient (createGraph), odd sizes, non-contiguous inputs, and
+// finite differences. Runs on every backend (the cpu reference has the kernels too).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type Tensor, Generator, tensor, randn, scope, nn, grad, getBackend } from '../src/index.ts';
+import { normalizeRows } from '../src/core/tensor.ts';
+
+/** The composition the fused kernels replace: (x − μ)/√(σ² + eps) per row. */
+function composed(x: Tensor, eps: number): Tensor {
+  const d = x.sub(x.mean(1, true));
+  return d.mul(d.square().mean(1, true).add(eps).rsqrt());
+}
+
+function maxAbsDiff(a: Tensor, b: Tensor): number {
+  const x = a.dataSync(), y = b.dataSync();
+  assert.equal(x.length, y.length);
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
+  return m;
+}
+
+const SHAPES: [number, number][] = [[1, 1], [1, 7], [3, 8], [5, 13], [4, 1000], [33, 65], [2, 4099]];
+
+test('normalizeRows: the backend has the fused kernels', () => {
+  scope(() => assert.ok(normalizeRows(randn([2, 3], { rng: new Generator(0) }), 1e-5), `backend ${getBackend().name} has normRows`));
+});
+
+test('normalizeRows equals the composed formula, rows of every length, with a shifted mean', () => {
+  const rng = new Generator(1);
+  for (const [rows, n] of SHAPES) {
+    scope(() => {
+      // an offset of 30 makes cancellation visible if a kernel used E[x²] − μ²
+      const x = randn([rows, n], { rng }).mul(2).add(30);
+      const y = normalizeRows(x, 1e-5)!;
+      assert.deepEqual(y.shape, [rows, n]);
+      const err = maxAbsDiff(y, composed(x, 1e-5));
+      assert.ok(err < (n === 1 ? 1e-6 : 2e-5), `[${rows}, ${n}]: max |fused − composed| = ${err}`);
+      if (n > 1) {
+        const v = y.dataSync();
+        for (let r = 0; r < rows; r++) {
+          let s = 0, ss = 0;
+          for (let i = 0; i < n; i++) { s += v[r * n + i]!; ss += v[r * n + i]! ** 2; }
+          assert.ok(Math.abs(s / n) < 1e-5, `[${rows}, ${n}] row ${r}: mean ${s / n}`);
+          assert.ok(Math.abs(ss / n - 1) < 1e-3, `[${rows}, ${n}] row ${r}: variance ${ss / n}`);
+        }
+      }
+    });
+  }
+});
+
+test('normalizeRows: a constant row gives zeros (σ² = 0, eps keeps it finite)', () => {
+  scope(() => {
+    const y = normalizeRows(tensor([3, 3, 3, 3, 3, -1, -1, -1, -1, -1], { shape: [2, 5] }), 1e-5)!;
+    assert.deepEqual(Array.from(y.dataSync()), new Array(10).fill(0));
+  });
+});
+
+test('its gradient equals the composed gradient and finite differences', () => {
+  const rng = new Generator(2);
+  for (const [rows, n] of SHAPES) {
+    scope(() => {
+      const x = randn([rows, n], { rng }).add(3);
+      const w = randn([rows, n], { rng });
+      const gf = grad((t: Tensor) => normalizeRows(t, 1e-5)!.mul(w).sum())(x);
+      const gc = grad((t: Tensor) => composed(t, 1e-5).mul(w).sum())(x);
+      const err = maxAbsDiff(gf, gc);
+      assert.ok(err < 5e-5, `[${rows}, ${n}]: max |∂fused − ∂composed| = ${err}`);
+    });
+  }
+  // central differences in float64 of the composed loss at a few coordinates
+  scope(() => {
+    const rows = 3, n = 11;
+    const xs = Float64Array.from(new Generator(3).normal(rows * n));
+    const ws = Float64Array.from(new Generator(4).normal(rows * n));
+    const loss = (v: Float64Array) => {
+      let L = 0;
+      for (let r = 0; r < rows; r++) {
+        const row = v.subarray(r * n, r * n + n);
+        const mu = row.reduce((a, b) => a + b, 0) / n;
+        const s2 = row.reduce((a, b) => a + (b - mu) ** 2, 0) / n;
+        for (let i = 0; i < n; i++) L += ws[r * n + i]! * (row[i]! - mu) / Math.sqrt(s2 + 1e-5);
+      }
+      return L;
+    };
+    const x = tensor(Float32Array.from(xs), { shape: [rows, n] }), w = tensor(Float32Array.from(ws), { shape: [rows, n] });
+    const g = grad((t: Tensor) => normalizeRows(t, 1e-5)!.mul(w).sum())(x).dataSync();
+    for (const k of [0, 5, 12, 32]) {
+      const h = 1e-4, p = Float64Array.from(xs), m = Float64Array.from(xs);
+      p[k]! += h;
+      m[k]! -= h;
+      const fd = (loss(p) - loss(m)) / (2 * h);
+      assert.ok(Math.abs(g[k]! - fd) < 2e-3 * (1 + Math.abs(fd)), `coordinate ${k}: ${g[k]} against ${fd}`);
+    }
+  });
+});
+
+test('the gradient of its gradient (createGraph) equals the composed one', () => {
+  const rng = new Generator(5);
+  scope(() => {
+    const x = randn([4, 9], { rng }), w = randn([4, 9], { rng }), v = randn([4, 9], { rng });
+    // ∂/∂x of ⟨v, ∂/∂x ⟨w, f(x)⟩⟩: the inner grad records its graph inside the outer one
+    const second = (f: (t: Tensor) => Tensor) => grad((t: Tensor) => grad((u: Tensor) => f(u).mul(w).sum())(t).mul(v).sum())(x);
+    const err = maxAbsDiff(second((t) => normalizeRows(t, 1e-5)!), second((t) => composed(t, 1e-5)));
+    assert.ok(err < 1e-4, `second derivative: max difference ${err}`);
+  });
+});
+
+test('layerNorm and groupNorm through the fused kernels agree with the composition, non-contiguous input included', () => {
+  const rng = new Generator(6);
+  scope(() => {
+    const x = randn([2, 6, 5, 3], { rng }).permute([0, 3, 2, 1]); // [2, 3, 5, 6], strided
+    const w = randn([6], { rng }), b = randn([6], { rng });
+    const ln = nn.F.layerNorm(x, [6], w, b);
+    const ref = composed(x.contiguous().reshape([-1, 6]), 1e-5).reshape(x.shape).mul(w).add(b);
+    assert.ok(maxAbsDiff(ln, ref) < 2e-5, 'layerNorm');
+    const xg = randn([3, 8, 4, 5], { rng });
+    const wg = randn([8], { rng }), bg = randn([8], { rng });
+    const gn = nn.F.groupNorm(xg, 4, wg, bg);
+    const refg = composed(xg.reshape([12, 40]), 1e-5).reshape(xg.shape).mul(wg.reshape([1, 8, 1, 1])).add(bg.reshape([1, 8, 1, 1]));
+    assert.ok(maxAbsDiff(gn, refg) < 2e-5, 'groupNorm');
+  });
+});
