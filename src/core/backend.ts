@@ -95,6 +95,14 @@ export interface OtherKernels {
   normRows?(x: View, eps: number): [Buf, Buf];
   /** The adjoint of `normRows`: ∂x = rstd·(g − mean(g) − y·mean(g·y)) per row, for g, y [rows, n] and rstd [rows]. */
   normRowsBackward?(g: View, y: View, rstd: View): Buf;
+  /**
+   * Optional fused softmax (log = false) or log-softmax (log = true) over each row of a float32
+   * [rows, n]: x − logsumexp(x), exponentiated for softmax, with logsumexp as `Tensor.logsumexp`
+   * computes it (an infinite row maximum taken as 0). The composition serves where it is missing.
+   */
+  softmaxRows?(x: View, log: boolean): Buf;
+  /** The adjoint of `softmaxRows` from its output y: y·(g − Σg·y), or g − exp(y)·Σg for log-softmax. */
+  softmaxRowsBackward?(g: View, y: View, log: boolean): Buf;
 }
 
 /** The scalars of one fused Adam step (see `OtherKernels.adamStep`). */

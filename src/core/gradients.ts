@@ -170,8 +170,10 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
   logAbsDet: (g, [a]) => [g.unsqueeze(-1).unsqueeze(-1).mul(inverseOp(a!).mT)],
   detSign: null,
   adamStep: null, // an optimizer update, never recorded
-  // kernels of normalizeRows (tensor.ts), recorded as a custom node with its own rule
+  // kernels of normalizeRows and softmaxRows (tensor.ts), recorded as custom nodes with their own rules
   normRows: null,
   normRowsBackward: null,
+  softmaxRows: null,
+  softmaxRowsBackward: null,
 };
 

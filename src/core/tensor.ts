@@ -549,10 +549,10 @@ export class Tensor {
     return keepDim ? out : out.squeeze(ax);
   }
   softmax(axis = -1): Tensor {
-    return this.sub(this.logsumexp(axis, true)).exp();
+    return softmaxRows(this, axis, false) ?? this.sub(this.logsumexp(axis, true)).exp();
   }
   logSoftmax(axis = -1): Tensor {
-    return this.sub(this.logsumexp(axis, true));
+    return softmaxRows(this, axis, true) ?? this.sub(this.logsumexp(axis, true));
   }
   cumsum(axis: number): Tensor {
     const a = normAxis(axis, this.ndim, 'cumsum');
@@ -627,6 +627,26 @@ export function normalizeRows(x: Tensor, eps: number): Tensor | null {
     const yc = d.mul(rs);
     return [g.sub(g.mean(1, true)).sub(yc.mul(g.mul(yc).mean(1, true))).mul(rs), null];
   });
+}
+
+/**
+ * Softmax or log-softmax over the last axis through the backend's fused kernels
+ * (`OtherKernels.softmaxRows`), or null where they do not apply (another axis, not float32, no
+ * kernels): the caller composes it then. The rule uses the output y only,
+ *   softmax: ∂x = y·(g − Σg·y),   log-softmax: ∂x = g − exp(y)·Σg,
+ * by the fused kernel, or composed from y under createGraph (y is this node's output, so the
+ * composition is differentiable through the same rule).
+ */
+function softmaxRows(x: Tensor, axis: number, log: boolean): Tensor | null {
+  const { softmaxRows: fwd, softmaxRowsBackward: bwd } = x.backend.kernels;
+  if (!fwd || !bwd || x.dtype !== 'float32' || x.ndim === 0 || normAxis(axis, x.ndim, log ? 'logSoftmax' : 'softmax') !== x.ndim - 1 || x.size === 0) return null;
+  const n = x.shape[x.ndim - 1]!;
+  const x2 = x.reshape([x.size / n, n]);
+  const y = customGrad(wrapBuf(x.backend, fwd(x2.view(), log), x2.shape, 'float32'), [x2], log ? 'logSoftmax' : 'softmax', (g, _, out) => {
+    if (!isGradEnabled()) return [wrapBuf(x.backend, bwd(g.view(), out.view(), log), out.shape, 'float32')];
+    return [log ? g.sub(out.exp().mul(g.sum(1, true))) : out.mul(g.sub(g.mul(out).sum(1, true)))];
+  });
+  return y.reshape(x.shape);
 }
 
 /** @internal A fresh contiguous tensor over a new buffer. */

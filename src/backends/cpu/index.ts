@@ -382,6 +382,35 @@ function makeKernels(wrap: (d: TypedArray) => Buf): KernelTable {
       }
       return wrap(dx);
     },
+    softmaxRows(xv, log) {
+      // x − logsumexp(x) in float64, as Tensor.logsumexp composes it (an infinite maximum taken as 0)
+      const [rows, n] = xv.shape as [number, number];
+      const x = gather1(xv);
+      const y = allocArray(xv.dtype, rows * n);
+      for (let r = 0; r < rows; r++) {
+        const o = r * n;
+        let m = -Infinity;
+        for (let i = 0; i < n; i++) m = Number.isNaN(m) || Number.isNaN(x[o + i]!) ? NaN : Math.max(m, x[o + i]!);
+        if (Math.abs(m) === Infinity) m = 0;
+        let s = 0;
+        for (let i = 0; i < n; i++) s += Math.exp(x[o + i]! - m);
+        const lse = m + Math.log(s);
+        for (let i = 0; i < n; i++) y[o + i] = log ? x[o + i]! - lse : Math.exp(x[o + i]! - lse);
+      }
+      return wrap(y);
+    },
+    softmaxRowsBackward(gv, yv, log) {
+      const [rows, n] = yv.shape as [number, number];
+      const g = gather1(gv), y = gather1(yv);
+      const dx = allocArray(yv.dtype, rows * n);
+      for (let r = 0; r < rows; r++) {
+        const o = r * n;
+        let s = 0;
+        for (let i = 0; i < n; i++) s += log ? g[o + i]! : g[o + i]! * y[o + i]!;
+        for (let i = 0; i < n; i++) dx[o + i] = log ? g[o + i]! - Math.exp(y[o + i]!) * s : y[o + i]! * (g[o + i]! - s);
+      }
+      return wrap(dx);
+    },
   };
 }
 

@@ -328,6 +328,8 @@ export class WasmBackend implements Backend {
       adamStep: (p, g, m, v, h) => this.adamStep(p, g, m, v, h),
       normRows: (x, eps) => this.normRows(x, eps),
       normRowsBackward: (g, y, rstd) => this.normRowsBackward(g, y, rstd),
+      softmaxRows: (x, log) => this.rowKernel('softmaxRows', [x], log),
+      softmaxRowsBackward: (g, y, log) => this.rowKernel('softmaxRowsBackward', [g, y], log),
     };
     return { ...table, ...others } as KernelTable;
   }
@@ -434,6 +436,18 @@ export class WasmBackend implements Backend {
     this.run('normRowsBackward', [...dense.map(([p]) => p), dx.ptr, rows, n, per], Math.ceil(rows / per));
     for (const [, tmp] of dense) if (tmp) this.free(tmp);
     return dx;
+  }
+
+  /** softmaxRows / its backward: dense float32 [rows, n] inputs, one output of that shape. */
+  private rowKernel(kernel: 'softmaxRows' | 'softmaxRowsBackward', inputs: View[], log: boolean): Buf {
+    const [rows, n] = rowsOf(inputs[inputs.length - 1]!, kernel);
+    const out = this.allocBuf('float32', rows * n);
+    if (rows * n === 0) return out;
+    const dense = inputs.map((v) => this.dense(v));
+    const per = Math.max(1, Math.floor(CHUNK_HEAVY / n));
+    this.run(kernel, [...dense.map(([p]) => p), out.ptr, rows, n, per, log ? 1 : 0], Math.ceil(rows / per));
+    for (const [, tmp] of dense) if (tmp) this.free(tmp);
+    return out;
   }
 
   private ensureGemmScratch(): number {

@@ -4,7 +4,7 @@ export { reduce, argReduce, cumsum } from './reduce';
 export { gemm } from './gemm';
 export { im2col, col2im } from './conv';
 export { adam } from './optim';
-export { normRows, normRowsBackward } from './norm';
+export { normRows, normRowsBackward, softmaxRows, softmaxRowsBackward } from './norm';
 
 /**
  * The op tables this build was compiled against: (number of unary ops) · 256 + (number of binary

@@ -3,6 +3,7 @@
 // took two reductions and five elementwise passes forward and about a dozen backward; here it is
 // one kernel each way, a chunk being a range of whole rows.
 import { argI, argF } from './common';
+import { vexp } from './vmath';
 
 @inline function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
@@ -94,6 +95,111 @@ export function normRowsBackward(args: usize, chunk: i32, tid: i32): void {
     for (; i < n; i++) {
       const o = <usize>i << 2;
       store<f32>(d + o, (load<f32>(g + o) - mg - load<f32>(y + o) * mgy) * rstd);
+    }
+  }
+}
+
+// ----- softmax and log-softmax over rows ---------------------------------------------------------
+
+@inline function hmax(v: v128): f32 {
+  const a = f32x4.extract_lane(v, 0), b = f32x4.extract_lane(v, 1), c = f32x4.extract_lane(v, 2), d = f32x4.extract_lane(v, 3);
+  // NaN-propagating, as f32x4.max
+  return a != a || b != b || c != c || d != d ? NaN : max(max(a, b), max(c, d));
+}
+
+@inline function exp1(x: f32): f32 {
+  return f32x4.extract_lane(vexp(f32x4.splat(x)), 0);
+}
+
+/**
+ * Forward: y = softmax(x) or log-softmax(x) per row, as the composed x − logsumexp(x) with the
+ * row maximum m taken as 0 where it is infinite (so that rows of −∞ give NaN, as in PyTorch).
+ * Arguments: 0 x, 1 y, 2 rows, 3 n, 4 rows per chunk, 5 log (0/1).
+ * Softmax stores e = exp(x − m) and scales it by 1/Σe; where Σe is 0 or infinite it recomputes
+ * exp(x − m − log Σe), the composed formula, which gives those rows their NaNs and zeros.
+ */
+export function softmaxRows(args: usize, chunk: i32, tid: i32): void {
+  const X = <usize>argI(args, 0), Y = <usize>argI(args, 1);
+  const rows = argI(args, 2), n = argI(args, 3), per = argI(args, 4), log = argI(args, 5) != 0;
+  const r0 = chunk * per, r1 = min(rows, r0 + per);
+  for (let r = r0; r < r1; r++) {
+    const p = X + ((<usize>r * <usize>n) << 2), q = Y + ((<usize>r * <usize>n) << 2);
+    let vm = f32x4.splat(-Infinity);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) vm = f32x4.max(vm, v128.load(p + (<usize>i << 2)));
+    let m = hmax(vm);
+    for (; i < n; i++) {
+      const v = load<f32>(p + (<usize>i << 2));
+      m = m != m || v != v ? NaN : max(m, v);
+    }
+    if (Mathf.abs(m) == Infinity) m = 0;
+    const vmm = f32x4.splat(m);
+    let acc = f32x4.splat(0);
+    let s: f32 = 0;
+    i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const e = vexp(f32x4.sub(v128.load(p + (<usize>i << 2)), vmm));
+      if (!log) v128.store(q + (<usize>i << 2), e);
+      acc = f32x4.add(acc, e);
+    }
+    s = hsum(acc);
+    for (; i < n; i++) {
+      const e = exp1(load<f32>(p + (<usize>i << 2)) - m);
+      if (!log) store<f32>(q + (<usize>i << 2), e);
+      s += e;
+    }
+    const lse = m + Mathf.log(s);
+    if (log) {
+      const vl = f32x4.splat(lse);
+      i = 0;
+      for (; i + 4 <= n; i += 4) v128.store(q + (<usize>i << 2), f32x4.sub(v128.load(p + (<usize>i << 2)), vl));
+      for (; i < n; i++) store<f32>(q + (<usize>i << 2), load<f32>(p + (<usize>i << 2)) - lse);
+    } else if (s > 0 && s < Infinity) {
+      const vinv = f32x4.splat(<f32>1 / s);
+      i = 0;
+      for (; i + 4 <= n; i += 4) v128.store(q + (<usize>i << 2), f32x4.mul(v128.load(q + (<usize>i << 2)), vinv));
+      for (; i < n; i++) store<f32>(q + (<usize>i << 2), load<f32>(q + (<usize>i << 2)) / s);
+    } else {
+      for (i = 0; i < n; i++) store<f32>(q + (<usize>i << 2), exp1(load<f32>(p + (<usize>i << 2)) - lse));
+    }
+  }
+}
+
+/**
+ * Backward, with y the forward's output and g its gradient, per row:
+ *   softmax:      ∂x = y·(g − Σ g·y)
+ *   log-softmax:  ∂x = g − exp(y)·Σ g
+ * Arguments: 0 g, 1 y, 2 ∂x, 3 rows, 4 n, 5 rows per chunk, 6 log (0/1).
+ */
+export function softmaxRowsBackward(args: usize, chunk: i32, tid: i32): void {
+  const G = <usize>argI(args, 0), Y = <usize>argI(args, 1), D = <usize>argI(args, 2);
+  const rows = argI(args, 3), n = argI(args, 4), per = argI(args, 5), log = argI(args, 6) != 0;
+  const r0 = chunk * per, r1 = min(rows, r0 + per);
+  for (let r = r0; r < r1; r++) {
+    const off = (<usize>r * <usize>n) << 2;
+    const g = G + off, y = Y + off, d = D + off;
+    let acc = f32x4.splat(0);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const gv = v128.load(g + (<usize>i << 2));
+      acc = f32x4.add(acc, log ? gv : f32x4.mul(gv, v128.load(y + (<usize>i << 2))));
+    }
+    let s = hsum(acc);
+    for (; i < n; i++) {
+      const gs = load<f32>(g + (<usize>i << 2));
+      s += log ? gs : gs * load<f32>(y + (<usize>i << 2));
+    }
+    const vs = f32x4.splat(s);
+    i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const gv = v128.load(g + o), yv = v128.load(y + o);
+      v128.store(d + o, log ? f32x4.sub(gv, f32x4.mul(vexp(yv), vs)) : f32x4.mul(yv, f32x4.sub(gv, vs)));
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      const gs = load<f32>(g + o), ys = load<f32>(y + o);
+      store<f32>(d + o, log ? gs - exp1(ys) * s : ys * (gs - s));
     }
   }
 }

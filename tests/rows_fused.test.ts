@@ -1,7 +1,8 @@
-// The fused row normalisation behind layerNorm and groupNorm (`normalizeRows`, the backend's
-// normRows / normRowsBackward kernels) against the composed formula it replaces: forward, the
-// gradient, the gradient of the gradient (createGraph), odd sizes, non-contiguous inputs, and
-// finite differences. Runs on every backend (the cpu reference has the kernels too).
+// The fused row kernels against the compositions they replace: the row normalisation behind
+// layerNorm and groupNorm (`normalizeRows`: normRows / normRowsBackward) and softmax / log-softmax
+// over the last axis (softmaxRows / softmaxRowsBackward). Forward, the gradient, the gradient of
+// the gradient (createGraph), odd sizes, non-contiguous inputs, infinities, finite differences.
+// Runs on every backend (the cpu reference has the kernels too).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Tensor, Generator, tensor, randn, scope, nn, grad, getBackend } from '../src/index.ts';
@@ -23,8 +24,10 @@ function maxAbsDiff(a: Tensor, b: Tensor): number {
 
 const SHAPES: [number, number][] = [[1, 1], [1, 7], [3, 8], [5, 13], [4, 1000], [33, 65], [2, 4099]];
 
-test('normalizeRows: the backend has the fused kernels', () => {
+test('the backend has the fused row kernels', () => {
   scope(() => assert.ok(normalizeRows(randn([2, 3], { rng: new Generator(0) }), 1e-5), `backend ${getBackend().name} has normRows`));
+  const k = getBackend().kernels;
+  assert.ok(k.normRowsBackward && k.softmaxRows && k.softmaxRowsBackward, `backend ${getBackend().name} has all four row kernels`);
 });
 
 test('normalizeRows equals the composed formula, rows of every length, with a shifted mean', () => {
@@ -120,5 +123,76 @@ test('layerNorm and groupNorm through the fused kernels agree with the compositi
     const gn = nn.F.groupNorm(xg, 4, wg, bg);
     const refg = composed(xg.reshape([12, 40]), 1e-5).reshape(xg.shape).mul(wg.reshape([1, 8, 1, 1])).add(bg.reshape([1, 8, 1, 1]));
     assert.ok(maxAbsDiff(gn, refg) < 2e-5, 'groupNorm');
+  });
+});
+
+/** The composition Tensor.softmax / logSoftmax fall back to. */
+const composedSoftmax = (x: Tensor, log: boolean) => (log ? x.sub(x.logsumexp(-1, true)) : x.sub(x.logsumexp(-1, true)).exp());
+
+test('softmax and logSoftmax over the last axis equal the composition; other axes still work', () => {
+  const rng = new Generator(7);
+  for (const [rows, n] of [...SHAPES, [6, 49] as [number, number]]) {
+    for (const log of [false, true]) {
+      scope(() => {
+        const x = randn([rows, n], { rng }).mul(4);
+        const y = log ? x.logSoftmax(-1) : x.softmax(-1);
+        const err = maxAbsDiff(y, composedSoftmax(x, log));
+        assert.ok(err < (log ? 1e-5 : 1e-6), `[${rows}, ${n}] ${log ? 'logSoftmax' : 'softmax'}: max difference ${err}`);
+        if (!log) {
+          const v = y.dataSync();
+          for (let r = 0; r < rows; r++) {
+            let s = 0;
+            for (let i = 0; i < n; i++) s += v[r * n + i]!;
+            assert.ok(Math.abs(s - 1) < 1e-5, `row ${r} sums to ${s}`);
+          }
+        }
+      });
+    }
+  }
+  scope(() => {
+    // a 3-D strided input over its last axis, and a middle axis (composed)
+    const x = randn([3, 5, 4], { rng }).permute([2, 0, 1]);
+    assert.ok(maxAbsDiff(x.softmax(-1), x.sub(x.logsumexp(-1, true)).exp()) < 1e-6);
+    assert.ok(maxAbsDiff(x.softmax(1), x.sub(x.logsumexp(1, true)).exp()) < 1e-6);
+  });
+});
+
+test('softmax with infinities behaves as the composition (and PyTorch): −∞ entries get 0, a row of −∞ gives NaN', () => {
+  scope(() => {
+    const x = tensor([0, -Infinity, 1, -Infinity, -Infinity, -Infinity, Infinity, 2, 3, 1e30, -1e30, 0], { shape: [4, 3] });
+    for (const log of [false, true]) {
+      const got = Array.from((log ? x.logSoftmax(-1) : x.softmax(-1)).dataSync());
+      const want = Array.from(composedSoftmax(x, log).dataSync());
+      got.forEach((v, i) => {
+        if (Number.isNaN(want[i]!)) assert.ok(Number.isNaN(v), `${log ? 'log' : ''}softmax[${i}]: ${v}, want NaN`);
+        else assert.ok(Math.abs(v - want[i]!) <= 1e-6 * Math.max(1, Math.abs(want[i]!)) || v === want[i], `${log ? 'log' : ''}softmax[${i}]: ${v}, want ${want[i]}`);
+      });
+    }
+    const s = Array.from(x.softmax(-1).dataSync());
+    assert.equal(s[1], 0);
+    assert.ok(Number.isNaN(s[3]!) && Number.isNaN(s[6]!), 'a row of −∞ and an +∞ entry give NaN');
+  });
+});
+
+test('softmax and logSoftmax: gradients equal the composed ones, and so do second derivatives', () => {
+  const rng = new Generator(8);
+  for (const [rows, n] of SHAPES) {
+    for (const log of [false, true]) {
+      scope(() => {
+        const x = randn([rows, n], { rng }).mul(3), w = randn([rows, n], { rng });
+        const gf = grad((t: Tensor) => (log ? t.logSoftmax(-1) : t.softmax(-1)).mul(w).sum())(x);
+        const gc = grad((t: Tensor) => composedSoftmax(t, log).mul(w).sum())(x);
+        const err = maxAbsDiff(gf, gc);
+        assert.ok(err < 2e-5, `[${rows}, ${n}] ${log ? 'logSoftmax' : 'softmax'}: gradient differs by ${err}`);
+      });
+    }
+  }
+  scope(() => {
+    const x = randn([4, 9], { rng }), w = randn([4, 9], { rng }), v = randn([4, 9], { rng });
+    for (const log of [false, true]) {
+      const second = (f: (t: Tensor) => Tensor) => grad((t: Tensor) => grad((u: Tensor) => f(u).mul(w).sum())(t).mul(v).sum())(x);
+      const err = maxAbsDiff(second((t) => (log ? t.logSoftmax(-1) : t.softmax(-1))), second((t) => composedSoftmax(t, log)));
+      assert.ok(err < 1e-5, `${log ? 'logSoftmax' : 'softmax'} second derivative differs by ${err}`);
+    }
   });
 });
