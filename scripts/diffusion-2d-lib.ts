@@ -42,6 +42,19 @@ export function dataBaseline(sample: (n: number, rng: Generator) => Float32Array
   return total / repeats;
 }
 
+/** The mean of a 2-D set and the factor that gives it per-coordinate RMS deviation `target`. */
+export function dataScale(sample: (n: number, rng: Generator) => Float32Array, target: number): [[number, number], number] {
+  const n = 100_000;
+  const xy = sample(n, new Generator(3));
+  let mx = 0, my = 0;
+  for (let i = 0; i < n; i++) { mx += xy[2 * i]!; my += xy[2 * i + 1]!; }
+  mx /= n;
+  my /= n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (xy[2 * i]! - mx) ** 2 + (xy[2 * i + 1]! - my) ** 2;
+  return [[mx, my], target / Math.sqrt(ss / (2 * n))];
+}
+
 export interface Run2d {
   dataset: string;
   parameterization: string;
@@ -49,7 +62,13 @@ export interface Run2d {
   swd: number;
   baseline: number;
   ratio: number;
+  /** The baseline averaged over the `evalRepeats` draws, and the SWD's ratio to it (equal to
+   * `baseline` and `ratio` unless `baselineRepeats` is set). */
+  drawBaseline: number;
+  drawRatio: number;
   finalLoss: number;
+  /** The last evaluation draw of model samples, [n·2]. */
+  samples: Float32Array;
 }
 
 /**
@@ -58,9 +77,15 @@ export interface Run2d {
  * averages the SWD and the baseline over that many independent evaluation draws;
  * `baselineRepeats` replaces the baseline by `dataBaseline` over that many pairs.
  */
-export function train2d(opts: { dataset: string; config: Partial<DiffusionConfig>; steps: number; batch?: number; lr?: number; seed?: number; nEval?: number; sampler?: string; sampleSteps?: number; ema?: number; evalRepeats?: number; baselineRepeats?: number }): Run2d {
+export function train2d(opts: { dataset: string; config: Partial<DiffusionConfig>; steps: number; batch?: number; lr?: number; seed?: number; nEval?: number; sampler?: string; sampleSteps?: number; ema?: number; evalRepeats?: number; baselineRepeats?: number; standardize?: number }): Run2d {
   const entry = toy2d[opts.dataset];
   if (!entry) throw new Error(`unknown 2-D data set '${opts.dataset}'`);
+  // `standardize: s` trains on (x − μ)·s/rms and maps samples back, μ and rms (the per-coordinate
+  // RMS deviation) from 100,000 points of a fixed generator: every set then has the spread σ_data = s
+  // that the noise distributions are tuned for (0.5 for EDM, as images scaled to [−1, 1]).
+  const [shift, scale] = opts.standardize ? dataScale(entry.sample, opts.standardize) : [[0, 0], 1];
+  const toModel = (xy: Float32Array) => xy.map((v, i) => (v - shift[i % 2]!) * scale);
+  const fromModel = (xy: Float32Array) => xy.map((v, i) => v / scale + shift[i % 2]!);
   const rng = new Generator(opts.seed ?? 0);
   const [initRng, dataRng, noiseRng, evalRng] = rng.split(4);
   const data = { kind: 'points' as const, shape: [2] };
@@ -73,7 +98,7 @@ export function train2d(opts: { dataset: string; config: Partial<DiffusionConfig
   let finalLoss = NaN;
   for (let step = 0; step < opts.steps; step++) {
     finalLoss = scope(() => {
-      const x = tensor(entry.sample(batch, dataRng!), { shape: [batch, 2] });
+      const x = tensor(toModel(entry.sample(batch, dataRng!)), { shape: [batch, 2] });
       opt.zeroGrad();
       const loss = diffusionFamily.loss(model, { x }, noiseRng!);
       loss.backward();
@@ -90,15 +115,16 @@ export function train2d(opts: { dataset: string; config: Partial<DiffusionConfig
   const n = opts.nEval ?? 2000;
   // `evalRepeats` independent draws of n samples and of an i.i.d. held-out pair; the SWD and the
   // baseline are each averaged over them (the first draw is the single-draw protocol's).
-  let swd = 0, baseline = 0;
+  let swd = 0, baseline = 0, samples: Float32Array = new Float32Array(0);
   const repeats = opts.evalRepeats ?? 1;
   for (let k = 0; k < repeats; k++) {
-    const samples = scope(() => diffusionFamily.sample(model, n, evalRng!, { sampler: opts.sampler, steps: opts.sampleSteps }).dataSync());
+    samples = fromModel(scope(() => diffusionFamily.sample(model, n, evalRng!, { sampler: opts.sampler, steps: opts.sampleSteps }).dataSync()) as Float32Array);
     const [heldOut, other] = iidPair(entry.sample, n, evalRng!);
     swd += slicedWasserstein(points(samples), points(heldOut), { rng: new Generator(1) }) / repeats;
     baseline += slicedWasserstein(points(other), points(heldOut), { rng: new Generator(1) }) / repeats;
   }
+  const drawBaseline = baseline;
   if (opts.baselineRepeats) baseline = dataBaseline(entry.sample, n, opts.baselineRepeats);
   model.net.dispose();
-  return { dataset: opts.dataset, parameterization: config.parameterization + (config.prediction ? `-${config.prediction}` : ''), steps: opts.steps, swd, baseline, ratio: swd / baseline, finalLoss };
+  return { dataset: opts.dataset, parameterization: config.parameterization + (config.prediction ? `-${config.prediction}` : ''), steps: opts.steps, swd, baseline, ratio: swd / baseline, drawBaseline, drawRatio: swd / drawBaseline, finalLoss, samples };
 }

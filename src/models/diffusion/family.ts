@@ -29,6 +29,15 @@ export interface DiffusionConfig {
   /** edm/ve: σ range for sampling (and ve training). */
   sigmaMin?: number;
   sigmaMax?: number;
+  /** flow: training distribution of t, 'uniform' (rectified flow) or 'logitNormal' (Esser et al. 2024). */
+  tDistribution?: 'uniform' | 'logitNormal';
+  /** flow: the logit-normal's location and scale, logit t ~ N(tLogitMean, tLogitStd²) (default 0 and 1). */
+  tLogitMean?: number;
+  tLogitStd?: number;
+  /** flow: the share of each batch drawn logit-normally (default 1), the rest uniform. */
+  tLogitFraction?: number;
+  /** vp: train on ln σ ~ N(vpLogNormal.pMean, vpLogNormal.pStd²) instead of a uniform timestep (not with learnedVariance). */
+  vpLogNormal?: { pMean: number; pStd: number; fraction?: number };
   /** Min-SNR-γ loss weighting (Hang et al. 2023); 0 = off. */
   minSnrGamma?: number;
   /** Classifier-free guidance training: probability of dropping the label (0 = off). */
@@ -55,11 +64,11 @@ function parameterizationOf(c: DiffusionConfig): { p: Parameterization; schedule
     case 've':
       return { p: ve({ sigmaMin: c.sigmaMin, sigmaMax: c.sigmaMax }), schedule: null };
     case 'flow':
-      return { p: flowMatching(), schedule: null };
+      return { p: flowMatching({ tDistribution: c.tDistribution, logitMean: c.tLogitMean, logitStd: c.tLogitStd, logitFraction: c.tLogitFraction }), schedule: null };
     case 'vp': {
       const T = c.timesteps ?? 1000;
       const schedule = c.schedule === 'cosine' ? cosineBetaSchedule(T) : linearBetaSchedule(T);
-      return { p: vp({ schedule, prediction: c.prediction ?? 'eps', minSnrGamma: c.minSnrGamma || undefined }), schedule };
+      return { p: vp({ schedule, prediction: c.prediction ?? 'eps', minSnrGamma: c.minSnrGamma || undefined, logNormal: c.vpLogNormal }), schedule };
     }
     default:
       throw new Error(`diffusion: unknown parameterization '${String((c as { parameterization: unknown }).parameterization)}' (expected edm, vp, ve or flow)`);
@@ -75,6 +84,7 @@ function splitHeads(out: Tensor): { mean: Tensor; v: Tensor } {
 export function createDiffusionModel(config: DiffusionConfig, data: DataSpec, rng: Generator): DiffusionModel {
   const { p, schedule } = parameterizationOf(config);
   if (config.learnedVariance && config.parameterization !== 'vp') throw new Error("diffusion: learnedVariance needs parameterization 'vp'");
+  if (config.learnedVariance && config.vpLogNormal) throw new Error('diffusion: vpLogNormal does not apply to learnedVariance (its hybrid loss draws integer timesteps)');
   const netConfig = { ...config.net } as NetConfig & Record<string, unknown>;
   if (netConfig.kind === 'unet') netConfig.outChannels = (config.learnedVariance ? 2 : 1) * data.shape[0]!;
   // c_noise is a timestep (0…T) for VP, t ∈ [0, 1] for flow matching, a log-σ of order one otherwise

@@ -5,7 +5,7 @@
  * σ is drawn in training and how the loss λ(σ)·‖D(x₀ + σε; σ) − x₀‖² is weighted, which makes
  * each classic objective one instance of the same loss (see `losses.ts`).
  */
-import { type Tensor, type Generator, tensor, randn, rand, randint } from '../../core/index.ts';
+import { type Tensor, type Generator, tensor, randn, rand, randint, concat } from '../../core/index.ts';
 import type { Backend } from '../../core/backend.ts';
 import { type Denoiser, type NoiseNet, sigmaView } from './denoiser.ts';
 import type { DiscreteSchedule } from './schedules.ts';
@@ -78,6 +78,9 @@ export interface VpOptions {
   prediction?: 'eps' | 'x0' | 'v';
   /** Replace λ by Min-SNR-γ weighting. */
   minSnrGamma?: number;
+  /** Draw training σ by ln σ ~ N(pMean, pStd²) (EDM's P_mean, P_std), clamped to the schedule's σ
+   * range, instead of a uniform timestep; c_noise is then a fractional timestep. */
+  logNormal?: { pMean: number; pStd: number; fraction?: number };
 }
 
 /**
@@ -85,8 +88,14 @@ export interface VpOptions {
  * c_in = √ᾱ = 1/√(σ² + 1); c_noise is the (fractional) timestep whose σ matches. Training draws t
  * uniformly, as L_simple; the weights make the loss ‖ε̂ − ε‖², ‖x̂₀ − x₀‖² or ‖v̂ − v‖².
  */
+/** A share of the batch: a number in [0, 1] (or absent: all of it). */
+function checkFraction(what: string, f: number | undefined): void {
+  if (f !== undefined && !(f >= 0 && f <= 1)) throw new Error(`${what} must be in [0, 1] (the share of each batch drawn log-normally), got ${f}`);
+}
+
 export function vp(opts: VpOptions): Parameterization {
   const pred = opts.prediction ?? 'eps';
+  checkFraction('vp: logNormal.fraction', opts.logNormal?.fraction);
   const table = opts.schedule.sigmas;
   const T = table.length;
   const logTable = Float32Array.from(table, Math.log);
@@ -95,8 +104,12 @@ export function vp(opts: VpOptions): Parameterization {
     cIn,
     cNoise: (s: Tensor) => sigmaToTimestep(s, logTable),
     sampleSigma: (n: number, rng: Generator, backend?: Backend) => {
-      const t = randint(0, T, [n], { rng, backend });
-      return tensor(Float32Array.from(table), { backend }).gather(0, t);
+      const k = opts.logNormal ? Math.round(n * (opts.logNormal.fraction ?? 1)) : 0;
+      const ln = k > 0 ? randn([k], { rng, backend }).mul(opts.logNormal!.pStd).add(opts.logNormal!.pMean).exp().clamp(table[0]!, table[T - 1]!) : null;
+      if (k === n) return ln!;
+      const t = randint(0, T, [n - k], { rng, backend });
+      const uniform = tensor(Float32Array.from(table), { backend }).gather(0, t);
+      return ln ? concat([ln, uniform], 0) : uniform;
     },
     sigmaMin: table[0]!,
     sigmaMax: table[T - 1]!,
@@ -164,6 +177,12 @@ export function ve(opts: VeOptions = {}): Parameterization {
 export interface FlowMatchingOptions {
   /** Training t: uniform (rectified flow, Liu et al. 2023) or logit-normal (Esser et al. 2024). */
   tDistribution?: 'uniform' | 'logitNormal';
+  /** Location m and scale s of the logit-normal: logit t ~ N(m, s²) (Esser et al.'s defaults 0 and 1).
+   * Since logit t = ln σ, m = −1.2, s = 1.2 is EDM's training distribution of σ. */
+  logitMean?: number;
+  logitStd?: number;
+  /** The share of each batch drawn logit-normally (default 1); the rest is uniform in t. */
+  logitFraction?: number;
   /** Range of t used in training and sampling (t = 1 is pure noise, σ = ∞). */
   tMin?: number;
   tMax?: number;
@@ -177,6 +196,7 @@ export interface FlowMatchingOptions {
  */
 export function flowMatching(opts: FlowMatchingOptions = {}): Parameterization {
   const tMin = opts.tMin ?? 1e-3, tMax = opts.tMax ?? 1 - 1e-3;
+  checkFraction('flowMatching: logitFraction', opts.logitFraction);
   const inv1p = (s: Tensor) => s.add(1).reciprocal();
   return {
     name: 'flow',
@@ -185,9 +205,10 @@ export function flowMatching(opts: FlowMatchingOptions = {}): Parameterization {
     cIn: inv1p,
     cNoise: (s) => s.mul(inv1p(s)),
     sampleSigma: (n, rng, backend) => {
-      const t = opts.tDistribution === 'logitNormal'
-        ? randn([n], { rng, backend }).sigmoid().clamp(tMin, tMax)
-        : rand([n], { rng, backend, low: tMin, high: tMax });
+      const k = opts.tDistribution === 'logitNormal' ? Math.round(n * (opts.logitFraction ?? 1)) : 0;
+      const ln = k > 0 ? randn([k], { rng, backend }).mul(opts.logitStd ?? 1).add(opts.logitMean ?? 0).sigmoid().clamp(tMin, tMax) : null;
+      const uniform = k < n ? rand([n - k], { rng, backend, low: tMin, high: tMax }) : null;
+      const t = ln && uniform ? concat([ln, uniform], 0) : (ln ?? uniform)!;
       return t.div(t.rsub(1));
     },
     weight: (s) => s.add(1).div(s).square(),
