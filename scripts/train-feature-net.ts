@@ -24,12 +24,13 @@ import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, scope, nn, optim, setBackend, backendNames, io } from '../src/index.ts';
+import { Generator, nn, optim, setBackend, backendNames, io } from '../src/index.ts';
 import { ArrayDataset, DataLoader } from '../src/data/index.ts';
 import { loadMnistLike, type MnistLikeName } from '../src/data/locate.ts';
 import { writeFileAtomic } from '../src/nn/io/files.ts';
 import { ConvFeatureNet } from '../src/metrics/featureNet.ts';
 import { classificationAccuracy } from '../src/metrics/accuracy.ts';
+import { trainClassifier } from './classifier-train-lib.ts';
 
 const { values } = parseArgs({
   options: {
@@ -62,28 +63,13 @@ const net = new ConvFeatureNet({ rng: initRng!, id: name });
 const opt = new optim.AdamW(net.parameters(), { lr, weightDecay: 1e-4 });
 const sched = new optim.LRScheduler(opt, optim.cosineAnnealing({ tMax: steps, etaMin: 0 }));
 const loader = new DataLoader(toDs(trainSet), { batchSize, shuffle: true, rng: dataRng! });
-const t0 = performance.now();
-let runLoss = 0, runAcc = 0, runN = 0;
-for (let step = 1; step <= steps; step++) {
-  const [loss, acc] = scope(() => {
-    const b = loader.next();
-    opt.zeroGrad();
-    const logits = net.forward(b.x!);
-    const l = nn.F.crossEntropy(logits, b.y!);
-    l.backward();
-    opt.step();
-    return [l.itemSync(), logits.argmax(1).eq(b.y!).float().mean().itemSync()];
-  });
-  sched.step();
-  runLoss += loss!;
-  runAcc += acc!;
-  runN++;
-  if (step % 50 === 0 || step === steps) {
-    console.log(`step ${step}/${steps}: loss ${(runLoss / runN).toFixed(4)}, train acc ${((100 * runAcc) / runN).toFixed(2)}% (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-    runLoss = runAcc = runN = 0;
-  }
-}
-const trainSeconds = (performance.now() - t0) / 1000;
+const trainSeconds = trainClassifier({
+  steps, loader, opt, sched, logEvery: 50, accuracyLabel: 'train acc',
+  step: (x, y) => {
+    const logits = net.forward(x);
+    return { loss: nn.F.crossEntropy(logits, y), logits };
+  },
+});
 
 net.eval();
 const test = toDs(testSet);

@@ -18,6 +18,7 @@ import { ArrayDataset, DataLoader } from '../src/data/index.ts';
 import { loadMnistLike } from '../src/data/locate.ts';
 import { saveCheckpoint } from '../src/nn/io/node.ts';
 import { NoisyClassifier, noisyClassifierLoss } from '../src/models/diffusion/classifier.ts';
+import { trainClassifier } from './classifier-train-lib.ts';
 
 const { values } = parseArgs({
   options: {
@@ -61,27 +62,10 @@ console.log(`NoisyClassifier ${JSON.stringify(net.config)}: ${nParams} parameter
 const opt = new optim.Adam(net.parameters(), { lr });
 const sched = new optim.LRScheduler(opt, optim.cosineAnnealing({ tMax: steps, etaMin: lr / 20 }));
 const loader = new DataLoader(toDs(trainSet), { batchSize, shuffle: true, rng: dataRng! });
-const t0 = performance.now();
-let runLoss = 0, runAcc = 0, runN = 0;
-for (let step = 1; step <= steps; step++) {
-  const [loss, acc] = scope(() => {
-    const b = loader.next();
-    opt.zeroGrad();
-    const { loss: l, logits } = noisyClassifierLoss((x, s) => net.forward(x, s), b.x!, b.y!, noiseRng!, { pMean, pStd });
-    l.backward();
-    opt.step();
-    return [l.itemSync(), logits.argmax(1).eq(b.y!).float().mean().itemSync()];
-  });
-  sched.step();
-  runLoss += loss!;
-  runAcc += acc!;
-  runN++;
-  if (step % 25 === 0 || step === steps) {
-    console.log(`step ${step}/${steps}: loss ${(runLoss / runN).toFixed(4)}, noisy train acc ${((100 * runAcc) / runN).toFixed(1)}% (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-    runLoss = runAcc = runN = 0;
-  }
-}
-const trainSeconds = (performance.now() - t0) / 1000;
+const trainSeconds = trainClassifier({
+  steps, loader, opt, sched, logEvery: 25, accuracyLabel: 'noisy train acc',
+  step: (x, y) => noisyClassifierLoss((xi, s) => net.forward(xi, s), x, y, noiseRng!, { pMean, pStd }),
+});
 
 // test accuracy at fixed σ: x = x₀ + σε, the same ε for every σ
 net.eval();

@@ -234,6 +234,21 @@ export interface PixelStemOptions {
  * Validate a pixel model's shared options and build its input stage: K classes and the embedding
  * of categorical maps (width `embeddingDim`, default `hidden`), or C channels of images fed as they are.
  */
+/** The output stage both models share: two 1×1 convolutions (ReLU before each, in forward), hidden → outHidden → outC. */
+export function pixelHead(hidden: number, outHidden: number, outC: number, rng: Generator, dtype: 'float32' | 'float64'): [MaskedConv2d, MaskedConv2d] {
+  return [
+    new MaskedConv2d(hidden, outHidden, [1, 1], null, [0, 0, 0, 0], { rng, dtype }),
+    new MaskedConv2d(outHidden, outC, [1, 1], null, [0, 0, 0, 0], { rng, dtype }),
+  ];
+}
+
+/** Input check of both models: int32 [N, H, W] category maps, or images [N, channels, H, W]. */
+export function checkPixelInput(who: string, categorical: boolean, channels: number, x: Tensor): void {
+  if (categorical) {
+    if (x.ndim !== 3 || x.dtype !== 'int32') throw new Error(`${who}: categorical input must be int32 [N, H, W], got ${x.dtype} ${shapeStr(x.shape)}`);
+  } else if (x.ndim !== 4 || x.shape[1] !== channels) throw new Error(`${who}: expected images [N, ${channels}, H, W], got ${shapeStr(x.shape)}`);
+}
+
 export function pixelStem(who: string, categorical: boolean, opts: PixelStemOptions, defaults: { hidden: number; layers: number }, rng: Generator, dtype: 'float32' | 'float64') {
   const int = optionInt(who);
   const classes = categorical ? int(opts.classes, 2, 'classes', 2) : 0;
@@ -291,15 +306,11 @@ export class PixelCNN extends Module {
     }
     this.body = new ModuleList(body);
     const outC = this.output === 'categorical' ? this.classes : this.output === 'bernoulli' ? this.channels : this.channels * 3 * this.mixtures;
-    this.head1 = new MaskedConv2d(hidden, outHidden, [1, 1], null, [0, 0, 0, 0], { rng, dtype });
-    this.head2 = new MaskedConv2d(outHidden, outC, [1, 1], null, [0, 0, 0, 0], { rng, dtype });
+    [this.head1, this.head2] = pixelHead(hidden, outHidden, outC, rng, dtype);
   }
 
-  /** The shape of one datum: [C, H, W] for images, [H, W] for categorical maps. */
   private checkInput(x: Tensor): void {
-    if (this.output === 'categorical') {
-      if (x.ndim !== 3 || x.dtype !== 'int32') throw new Error(`PixelCNN: categorical input must be int32 [N, H, W], got ${x.dtype} ${shapeStr(x.shape)}`);
-    } else if (x.ndim !== 4 || x.shape[1] !== this.channels) throw new Error(`PixelCNN: expected images [N, ${this.channels}, H, W], got ${shapeStr(x.shape)}`);
+    checkPixelInput('PixelCNN', this.output === 'categorical', this.channels, x);
   }
 
   /**

@@ -38,12 +38,11 @@
  * ```
  */
 import { type Tensor, type Generator, tensor, zeros, noGrad, scope, keep, concat } from '../../core/index.ts';
-import { shapeStr } from '../../core/shape.ts';
 import { Module } from '../../nn/module.ts';
 import { Embedding } from '../../nn/layers/linear.ts';
 import { ModuleList } from '../../nn/layers/container.ts';
 import { bernoulliLogProb } from '../likelihoods.ts';
-import { MaskedConv2d, type PixelStemOptions, pixelStem, rasterMask } from './pixelcnn.ts';
+import { MaskedConv2d, type PixelStemOptions, checkPixelInput, pixelHead, pixelStem, rasterMask } from './pixelcnn.ts';
 
 type Dtype = 'float32' | 'float64';
 
@@ -129,14 +128,11 @@ export class PixelRNN extends Module {
     this.first = new MaskedConv2d(cin, hidden, [k1, k1], rasterMask(k1, k1, 'A'), [p1, p1, p1, p1], { rng, dtype });
     this.body = new ModuleList(Array.from({ length: layers }, () => new RowLSTMLayer(hidden, hidden, k, rng, dtype)));
     const outC = this.output === 'categorical' ? this.classes : this.channels;
-    this.head1 = new MaskedConv2d(hidden, outHidden, [1, 1], null, [0, 0, 0, 0], { rng, dtype });
-    this.head2 = new MaskedConv2d(outHidden, outC, [1, 1], null, [0, 0, 0, 0], { rng, dtype });
+    [this.head1, this.head2] = pixelHead(hidden, outHidden, outC, rng, dtype);
   }
 
   private checkInput(x: Tensor): void {
-    if (this.output === 'categorical') {
-      if (x.ndim !== 3 || x.dtype !== 'int32') throw new Error(`PixelRNN: categorical input must be int32 [N, H, W], got ${x.dtype} ${shapeStr(x.shape)}`);
-    } else if (x.ndim !== 4 || x.shape[1] !== this.channels) throw new Error(`PixelRNN: expected images [N, ${this.channels}, H, W], got ${shapeStr(x.shape)}`);
+    checkPixelInput('PixelRNN', this.output === 'categorical', this.channels, x);
   }
 
   private inputMap(x: Tensor): Tensor {
