@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 /** Suites that do not depend on float64 and run again on the reference backend. */
-const AGNOSTIC = ['ops_torch', 'nn', 'optim', 'io', 'learning', 'memory', 'errors', 'rows_fused'];
+const AGNOSTIC = ['ops_torch', 'nn', 'optim', 'io', 'learning', 'memory', 'errors', 'rows_fused', 'silu_fused', 'linear_fused'];
 
 function find(dir) {
   const out = [];

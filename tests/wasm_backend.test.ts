@@ -106,6 +106,9 @@ test('one thread and several give identical bits (chunks never split a reduction
     return [
       A.matmul(B), A.mT.mT.matmul(B.mT.contiguous().mT), X.tanh(), X.exp().sum(1), X.sum(0), X.max(0), X.softmax(-1), X.cumsum(0),
       X.reshape([8, 100, 500]).matmul(A.mT.reshape([1, 500, 300])),
+      // the thin kernels: K ≤ 4, N ≤ 4 (A row- and column-major), M ≤ 4 (B row- and column-major)
+      X.matmul(A.mT.slice(1, 0, 3)).matmul(A.slice(0, 0, 3)), X.matmul(B.slice(1, 0, 2)), X.mT.matmul(X.slice(1, 0, 3)),
+      A.slice(0, 0, 3).matmul(X.mT), X.slice(0, 0, 2).matmul(X.mT),
     ].map((t) => Array.from(t.dataSync()));
   });
   const r1 = run(one), r3 = run(many);

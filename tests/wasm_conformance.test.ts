@@ -280,6 +280,14 @@ test('sum, prod, max and min over every subset of axes, every layout, float32 an
   const six = normals(6), thirty = bools(30);
   same('sum over size-1 axes', (be) => tensor(six, { shape: [1, 6, 1], backend: be }).sum([0, 2]));
   same('sum of a bool tensor', (be) => tensor(thirty, { shape: [5, 6], dtype: 'bool', backend: be }).sum(0));
+  // column sums (a bias gradient): blocks of columns across threads, 16-column groups and their tails
+  for (const [shape, axis] of [[[1000, 259], 0], [[3, 500, 70], 1], [[700, 16], 0]] as [number[], number][]) {
+    const v = normals(sizeOf(shape));
+    for (const layout of ['contig', 'step'] as const) {
+      const abs = scope(() => Float64Array.from(place(v, shape, 'float32', cpu, layout).abs().sum(axis).dataSync(), (x) => 1e-6 * x + 1e-30));
+      same(`column sum [${shape}] axis ${axis} ${layout}`, (be) => place(v, shape, 'float32', be, layout).sum(axis), { bound: abs });
+    }
+  }
 });
 
 test('argmax/argmin along each axis (ties keep the first, NaN wins), cumsum along each axis', () => {
@@ -334,6 +342,38 @@ test('matmul: all transposition variants, odd and tile-crossing sizes, batches w
     abs.dispose();
   }
   same('matrix-vector', (be) => place(av, [10, 12], 'float32', be, 'step').matmul(place(bv, [12], 'float32', be, 'flip')), (ref) => ({ bound: Float64Array.from(ref.dataSync(), () => 1e-4) }));
+});
+
+test('matmul with a dimension of at most four (the thin kernels): every route, layout and tail', () => {
+  // [M, K, N]: K ≤ 4 (gemmSmallK), N ≤ 4 with A column- or row-major (gemmThinV, gemmThinK), M ≤ 4
+  // with B row- or column-major; lengths that leave tails of 16-row blocks and of 8-lane dots
+  const sizes: [number, number, number][] = [[300, 3, 37], [301, 1, 9], [77, 4, 260], [40, 0, 5], [1007, 261, 2], [203, 37, 1], [90, 1030, 4], [3, 261, 1001], [1, 45, 77], [4, 1030, 90], [2, 2, 2], [1, 1, 1]];
+  for (const [M, K, N] of sizes) {
+    const av = normals(M * K), bv = normals(K * N);
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        const A = (be: Backend) => (ta ? place(transpose(av, M, K), [K, M], 'float32', be, 'contig').mT : place(av, [M, K], 'float32', be, 'contig'));
+        const B = (be: Backend) => (tb ? place(transpose(bv, K, N), [N, K], 'float32', be, 'contig').mT : place(bv, [K, N], 'float32', be, 'contig'));
+        const abs = scope(() => A(cpu).abs().matmul(B(cpu).abs()).dataSync());
+        same(`thin matmul ${M}×${K}×${N} ta=${ta} tb=${tb}`, (be) => A(be).matmul(B(be)), { bound: Float64Array.from(abs, (v) => Math.max(1, K) * 2 ** -23 * v + 1e-30) });
+      }
+    }
+  }
+  // neither operand with a unit stride (the packed GEMM takes it), and stepped, flipped, broadcast batches
+  const av = normals(2 * 3 * 400 * 2), bv = normals(3 * 2 * 300);
+  const strided = (be: Backend) => place(av.subarray(0, 2 * 400 * 3), [400, 2 * 3], 'float32', be, 'contig').slice(1, 0, 6, 2).mT.mT;
+  same('thin matmul without a unit stride', (be) => strided(be).matmul(place(bv.subarray(0, 3 * 5), [3, 5], 'float32', be, 'contig')), { bound: Float64Array.from({ length: 400 * 5 }, () => 1e-4) });
+  for (const layout of LAYOUTS) {
+    const A = (be: Backend) => place(av, [2, 3, 400, 2], 'float32', be, layout);
+    const B = (be: Backend) => place(bv, [3, 2, 300], 'float32', be, layout === 'contig' ? 'flip' : layout);
+    const abs = scope(() => A(cpu).abs().matmul(B(cpu).abs()));
+    same(`batched thin matmul ${layout}`, (be) => A(be).matmul(B(be)), dotBound(2, abs));
+    abs.dispose();
+    const Bt = (be: Backend) => place(bv, [3, 300, 2], 'float32', be, layout);
+    const abs2 = scope(() => Bt(cpu).abs().mT.matmul(Bt(cpu).abs()));
+    same(`batched thin matmul Bᵀ·B ${layout}`, (be) => Bt(be).mT.matmul(Bt(be)), dotBound(300, abs2));
+    abs2.dispose();
+  }
 });
 
 function transpose(v: Float32Array, r: number, c: number): Float32Array {

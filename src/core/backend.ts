@@ -69,8 +69,12 @@ export interface OtherKernels {
   scatterAdd(x: View, axis: number, index: View, src: View): Buf;
   /** Zeros of `outShape` with `g` written into the strided region (starts, steps): the adjoint of slicing. */
   embedSlice(g: View, outShape: readonly number[], starts: readonly number[], steps: readonly number[]): Buf;
-  /** [...batch, M, K] @ [...batch, K, N] → [...batch, M, N]; batch shapes are equal (possibly zero strides). */
-  matmul(a: View, b: View): Buf;
+  /**
+   * [...batch, M, K] @ [...batch, K, N] → [...batch, M, N]; batch shapes are equal (possibly zero
+   * strides). With `bias` (float32 [N]), it is added to every row of the product (a linear layer's
+   * x·Wᵀ + b in one pass).
+   */
+  matmul(a: View, b: View, bias?: View): Buf;
   /** [N, C, H, W] → [N, C·kh·kw, oh·ow]. */
   im2col(x: View, p: Im2colParams): Buf;
   /** [N, C·kh·kw, oh·ow] → [N, C, H, W], summing overlaps: the adjoint of im2col. */
@@ -103,6 +107,12 @@ export interface OtherKernels {
   softmaxRows?(x: View, log: boolean): Buf;
   /** The adjoint of `softmaxRows` from its output y: y·(g − Σg·y), or g − exp(y)·Σg for log-softmax. */
   softmaxRowsBackward?(g: View, y: View, log: boolean): Buf;
+  /**
+   * Optional fused SiLU backward: g·silu′(x) for float32 g and x of one shape, with y = silu(x) as
+   * the forward computed it (a backend may use it to avoid evaluating σ again). `Tensor.silu`
+   * composes g·siluGrad(x) where it is missing.
+   */
+  siluBackward?(g: View, x: View, y: View): Buf;
 }
 
 /** The scalars of one fused Adam step (see `OtherKernels.adamStep`). */

@@ -175,5 +175,6 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
   normRowsBackward: null,
   softmaxRows: null,
   softmaxRowsBackward: null,
+  siluBackward: null,
 };
 

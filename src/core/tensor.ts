@@ -495,7 +495,7 @@ export class Tensor {
     return where(bx.gt(threshold), this, y);
   }
   /** SiLU / swish: x·σ(x). */
-  silu(): Tensor { return unary('silu', this, true); }
+  silu(): Tensor { return siluFused(this) ?? unary('silu', this, true); }
   /** The derivative of silu, σ(x)·(1 + x·(1 − σ(x))) (its backward rule's kernel). */
   siluGrad(): Tensor { return unary('siluGrad', this, true); }
   /** GELU (Hendrycks & Gimpel 2016): exact x·Φ(x), or the tanh approximation. */
@@ -647,6 +647,42 @@ function softmaxRows(x: Tensor, axis: number, log: boolean): Tensor | null {
     return [log ? g.sub(out.exp().mul(g.sum(1, true))) : out.mul(g.sub(g.mul(out).sum(1, true)))];
   });
   return y.reshape(x.shape);
+}
+
+/**
+ * SiLU whose gradient is the backend's fused g·silu′(x) (`OtherKernels.siluBackward`, given the
+ * output too so that it need not evaluate σ again), or null where that does not apply (no kernel,
+ * not float32, no gradient wanted): the primitive then records g·siluGrad(x). Under createGraph
+ * the rule is that composition, so it stays differentiable.
+ */
+function siluFused(x: Tensor): Tensor | null {
+  const bwd = x.backend.kernels.siluBackward;
+  if (!bwd || x.dtype !== 'float32' || !(isGradEnabled() && x.requiresGrad)) return null;
+  const y = wrapBuf(x.backend, x.backend.kernels.silu(x.view(), 'float32'), x.shape, 'float32');
+  return customGrad(y, [x], 'silu', (g, [xi], out) => {
+    if (isGradEnabled()) return [g.mul(xi!.siluGrad())];
+    return [wrapBuf(x.backend, bwd(g.cast('float32').view(), xi!.view(), out.view()), x.shape, 'float32')];
+  });
+}
+
+/**
+ * @internal x·Wᵀ + b with the bias added by the matmul kernel itself (one pass over the output
+ * instead of two), for float32 x [..., in], W [out, in] and b [out] on one backend; null otherwise
+ * (F.linear composes it then). The rule is the composed one, written with tensor ops:
+ *   ∂x = g·W,   ∂W = gᵀ·x,   ∂b = Σ_rows g.
+ */
+export function linearWithBias(x: Tensor, w: Tensor, b: Tensor): Tensor | null {
+  if (x.ndim < 2 || x.size === 0 || w.ndim !== 2 || b.ndim !== 1 || b.shape[0] !== w.shape[0] || x.shape[x.ndim - 1] !== w.shape[1]) return null;
+  if ([x, w, b].some((t) => t.dtype !== 'float32' || t.backend !== x.backend)) return null;
+  const n = w.shape[1]!, m = w.shape[0]!;
+  const x2 = x.reshape([-1, n]);
+  const y = wrapBuf(x.backend, x.backend.kernels.matmul(x2.view(), w.mT.view(), b.view()), [x2.shape[0]!, m], 'float32');
+  const out = customGrad(y, [x2, w, b], 'linear', (g, [xi, wi, bi]) => [
+    xi!.requiresGrad ? g.matmul(wi!) : null,
+    wi!.requiresGrad ? g.mT.matmul(xi!) : null,
+    bi!.requiresGrad ? g.sum(0) : null,
+  ]);
+  return out.reshape([...x.shape.slice(0, -1), m]);
 }
 
 /** @internal A fresh contiguous tensor over a new buffer. */

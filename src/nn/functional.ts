@@ -5,7 +5,7 @@
  * conv2d, whose hand-written rule recomputes the column matrix instead of keeping it.
  */
 import { type Tensor, type Generator, tensor, where, bernoulli, oneHot, noGrad, scope } from '../core/index.ts';
-import { im2colOp, col2imOp, customGrad, normalizeRows } from '../core/tensor.ts';
+import { im2colOp, col2imOp, customGrad, normalizeRows, linearWithBias } from '../core/tensor.ts';
 import type { Im2colParams } from '../core/backend.ts';
 import { shapeStr, sizeOf } from '../core/shape.ts';
 
@@ -21,6 +21,8 @@ export interface ConvOptions {
 
 /** y = x·Wᵀ + b, with W of shape [out, in] (torch.nn.functional.linear). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const fused = bias ? linearWithBias(x, weight, bias) : null;
+  if (fused) return fused;
   const y = x.matmul(weight.mT);
   return bias ? y.add(bias) : y;
 }

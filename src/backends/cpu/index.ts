@@ -5,7 +5,7 @@
 import type { Backend, Buf, KernelTable, View, UnaryKernel, BinaryKernel, ReduceKernel, Im2colParams } from '../../core/backend.ts';
 import { registerBackend } from '../../core/backend.ts';
 import { type DType, type TypedArray, allocArray, bytesPerElement } from '../../core/dtype.ts';
-import { sizeOf, contiguousStrides } from '../../core/shape.ts';
+import { sizeOf, contiguousStrides, sameShape, shapeStr } from '../../core/shape.ts';
 import { stridedIndex, isDense } from './strided.ts';
 import { erf, roundHalfEven, sigmoid, silu, siluGrad, sign } from './math.ts';
 
@@ -291,7 +291,7 @@ function makeKernels(wrap: (d: TypedArray) => Buf): KernelTable {
       for (let i = 0; i < src.length; i++) out[target[i]!] = src[i]!;
       return wrap(out);
     },
-    matmul(a, b) {
+    matmul(a, b, bias) {
       const nd = a.shape.length;
       const M = a.shape[nd - 2]!, K = a.shape[nd - 1]!, N = b.shape[nd - 1]!;
       const batch = a.shape.slice(0, nd - 2);
@@ -307,6 +307,7 @@ function makeKernels(wrap: (d: TypedArray) => Buf): KernelTable {
         for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) A[i * K + k] = sa[ao + i * ar + k * ac]!;
         for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) B[k * N + j] = sb[bo + k * br + j * bc]!;
         gemmF64(A, B, C, M, K, N);
+        if (bias) addRowVector(C, M, N, bias);
         out.set(C, t * M * N);
       }
       return wrap(out);
@@ -411,7 +412,24 @@ function makeKernels(wrap: (d: TypedArray) => Buf): KernelTable {
       }
       return wrap(dx);
     },
+    siluBackward(gv, xv, yv) {
+      // the reference: g·silu′(x) from x in float64, rounded once (y is not needed)
+      if ([gv, xv, yv].some((v) => v.dtype !== 'float32' || !sameShape(v.shape, xv.shape))) {
+        throw new Error(`siluBackward: expected float32 g, x and y of one shape, got ${[gv, xv, yv].map((v) => `${v.dtype} ${shapeStr(v.shape)}`).join(', ')}`);
+      }
+      const g = gather1(gv), x = gather1(xv);
+      const dx = allocArray(xv.dtype, x.length);
+      for (let i = 0; i < x.length; i++) dx[i] = g[i]! * siluGrad(x[i]!);
+      return wrap(dx);
+    },
   };
+}
+
+/** C[i, :] += bias for every row of a dense row-major [M, N] float64 matrix (in float64, before C is rounded). */
+function addRowVector(C: Float64Array, M: number, N: number, bias: View): void {
+  const b = gather1(bias);
+  if (b.length !== N) throw new Error(`matmul: expected a bias of ${N} values, got shape ${shapeStr(bias.shape)}`);
+  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) C[i * N + j] += b[j]!;
 }
 
 /** C = A·B for dense row-major float64 matrices; four rows of A at a time so each B row is loaded once per four. */

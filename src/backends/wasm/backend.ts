@@ -7,7 +7,7 @@
 import type { AdamStepHyper, Backend, Buf, KernelTable, View, UnaryOp, BinaryOp, ReduceOp, Im2colParams, MemoryInfo } from '../../core/backend.ts';
 import { UNARY_OPS, BINARY_OPS, REDUCE_OPS } from '../../core/backend.ts';
 import type { DType, TypedArray } from '../../core/dtype.ts';
-import { sizeOf, contiguousStrides, shapeStr } from '../../core/shape.ts';
+import { sizeOf, contiguousStrides, shapeStr, sameShape } from '../../core/shape.ts';
 import { luBatch } from '../cpu/index.ts';
 import { Heap, Pool, ARGS, ARGS_BYTES, KERNELS, MAX_THREADS, type KernelName } from './runtime.ts';
 
@@ -26,6 +26,9 @@ const NOPS = 4, MAXD = 16;
 /** Elements per chunk: small enough to share out, large enough to amortise waking a thread. */
 const CHUNK = 32768;
 const CHUNK_HEAVY = 8192;
+/** Products with a dimension of at most this many run on the thin kernels; a chunk of one does about THIN_WORK multiply-adds. */
+const THIN = 4;
+const THIN_WORK = 131072;
 const HEAVY = new Set<UnaryOp>(['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'silu', 'siluGrad']);
 // gemm blocking (assembly/gemm.ts)
 const MR = 4, NR = 8, KC = 256, MC = 128, NC = 1024;
@@ -319,7 +322,7 @@ export class WasmBackend implements Backend {
         this.ew(K_COPY, 0, [esl(g.dtype)], g.shape, [{ ptr: b.ptr + off * bpe(g.dtype), esl: esl(g.dtype), strides: cs.map((c, d) => c * steps[d]!) }, this.operand(g)]);
         return b;
       },
-      matmul: (a, bv) => this.matmul(a, bv),
+      matmul: (a, bv, bias) => this.matmul(a, bv, bias),
       im2col: (x, p) => this.im2col(x, p),
       col2im: (cols, p, C, H, W) => this.col2im(cols, p, C, H, W),
       inverse: (a) => this.lu(a, 'inverse'),
@@ -330,6 +333,7 @@ export class WasmBackend implements Backend {
       normRowsBackward: (g, y, rstd) => this.normRowsBackward(g, y, rstd),
       softmaxRows: (x, log) => this.rowKernel('softmaxRows', [x], log),
       softmaxRowsBackward: (g, y, log) => this.rowKernel('softmaxRowsBackward', [g, y], log),
+      siluBackward: (g, x, y) => this.siluBackward(g, x, y),
     };
     return { ...table, ...others } as KernelTable;
   }
@@ -366,13 +370,17 @@ export class WasmBackend implements Backend {
     let mode = 0;
     if (f32 && R > 0 && rd.length > 0 && rs![rd.length - 1] === 1) mode = 1;
     else if (f32 && op !== 1 && R > 0 && kd.length > 0 && ks![kd.length - 1] === 1 && kd[kd.length - 1]! >= 8) mode = 2;
-    const cs = Math.max(1, Math.floor(CHUNK / Math.max(1, R)));
-    const words = [op, DT_CODE[x.dtype], mode, O, cs, this.ptrOf(x), b.ptr, kd.length, rd.length, ...kd, ...ks!, ...rd, ...rs!];
+    let cs = Math.max(1, Math.floor(CHUNK / Math.max(1, R)));
     let chunks: number;
     if (mode === 2) {
-      const W = kd[kd.length - 1]!;
-      chunks = (O / W) * Math.ceil(W / COLS_BLOCK);
+      // blocks of columns, narrow enough for about three chunks per thread (a bias gradient
+      // [4096, 256] → [256] is one row of kept columns), in whole cache lines of 16 floats
+      const W = kd[kd.length - 1]!, rows = O / W;
+      const want = Math.ceil((3 * this.threads) / rows);
+      cs = Math.min(COLS_BLOCK, Math.max(16, Math.ceil(W / want / 16) * 16));
+      chunks = rows * Math.ceil(W / cs);
     } else chunks = Math.ceil(O / cs);
+    const words = [op, DT_CODE[x.dtype], mode, O, cs, this.ptrOf(x), b.ptr, kd.length, rd.length, ...kd, ...ks!, ...rd, ...rs!];
     this.run('reduce', words, chunks);
     return b;
   }
@@ -450,34 +458,145 @@ export class WasmBackend implements Backend {
     return out;
   }
 
+  private siluBackward(g: View, x: View, y: View): Buf {
+    if ([g, x, y].some((v) => v.dtype !== 'float32' || !sameShape(v.shape, x.shape))) {
+      throw new Error(`siluBackward: expected float32 g, x and y of one shape, got ${[g, x, y].map((v) => `${v.dtype} ${shapeStr(v.shape)}`).join(', ')}`);
+    }
+    const n = sizeOf(x.shape);
+    const out = this.allocBuf('float32', n);
+    if (n === 0) return out;
+    const dense = [g, x, y].map((v) => this.dense(v));
+    this.run('siluBackward', [...dense.map(([p]) => p), out.ptr, n, CHUNK], Math.ceil(n / CHUNK));
+    for (const [, tmp] of dense) if (tmp) this.free(tmp);
+    return out;
+  }
+
   private ensureGemmScratch(): number {
     if (!this.gemmScratch) this.gemmScratch = this.heap.alloc(GEMM_SCRATCH * this.threads)[0];
     return this.gemmScratch;
   }
 
-  private matmul(a: View, bv: View): Buf {
+  private matmul(a: View, bv: View, bias?: View): Buf {
     const nd = a.shape.length;
     const M = a.shape[nd - 2]!, K = a.shape[nd - 1]!, N = bv.shape[nd - 1]!;
+    if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== N)) {
+      throw new Error(`matmul: expected a float32 bias of shape [${N}], got ${bias.dtype} ${shapeStr(bias.shape)}`);
+    }
     const batchShape = a.shape.slice(0, nd - 2);
     const batch = sizeOf(batchShape);
     const out = this.allocBuf(a.dtype, batch * M * N);
     if (batch * M * N === 0) return out;
-    // element offsets of each batch's matrices (broadcast batch dimensions have stride 0)
-    const offA = stridedOffsets(batchShape, a.strides.slice(0, nd - 2), a.offset);
-    const offB = stridedOffsets(batchShape, bv.strides.slice(0, nd - 2), bv.offset);
-    const offs = this.allocBuf('int32', 2 * batch);
-    const w = this.typed(offs) as Int32Array;
-    w.set(offA, 0);
-    w.set(offB, batch);
+    const [biasPtr, biasTmp] = bias ? this.dense(bias) : [0, null];
+    const thin = Math.min(M, N, K) <= THIN ? this.thinMatmul(a, bv, batchShape, out.ptr, biasPtr) : false;
+    if (thin) {
+      // gemmThinV and gemmThinK have no bias epilogue: one more pass, in place
+      if (bias && thin !== 'biased') this.ew(K_BINARY, BINARY_OPS.indexOf('add'), [DT_CODE.float32, DT_CODE.float32], [batch * M, N], [{ ptr: out.ptr, esl: 2, strides: [N, 1] }, { ptr: out.ptr, esl: 2, strides: [N, 1] }, this.operand(bias, [0, bias.strides[0]!])]);
+      if (biasTmp) this.free(biasTmp);
+      return out;
+    }
+    const A = this.matOperand(a, batchShape), B = this.matOperand(bv, batchShape);
+    const offs = this.offsets(A, B, batch);
     const [mch, nch] = gemmSplit(M, N, K, batch, this.threads);
     const mChunks = Math.ceil(M / mch), nChunks = Math.ceil(N / nch);
     const scratch = this.ensureGemmScratch();
     this.run('gemm', [
-      live(a.buf).ptr, a.strides[nd - 2]!, a.strides[nd - 1]!, live(bv.buf).ptr, bv.strides[nd - 2]!, bv.strides[nd - 1]!,
-      out.ptr, M, N, K, offs.ptr, offs.ptr + 4 * batch, mChunks, nChunks, mch, nch, scratch, GEMM_SCRATCH,
+      A.ptr, A.rs, A.cs, B.ptr, B.rs, B.cs,
+      out.ptr, M, N, K, offs.ptr, offs.ptr + 4 * batch, mChunks, nChunks, mch, nch, scratch, GEMM_SCRATCH, biasPtr,
     ], batch * mChunks * nChunks);
     this.free(offs);
+    if (biasTmp) this.free(biasTmp);
     return out;
+  }
+
+  /** A matmul operand: its last two strides and the element offset of each batch's matrix. */
+  private matOperand(v: View, batchShape: readonly number[]): MatOperand {
+    const nd = v.shape.length;
+    // broadcast batch dimensions have stride 0
+    return { ptr: live(v.buf).ptr, rs: v.strides[nd - 2]!, cs: v.strides[nd - 1]!, offs: stridedOffsets(batchShape, v.strides.slice(0, nd - 2), v.offset), tmp: null };
+  }
+
+  /** The operand's matrices, transposed if `transpose`, copied contiguously (the copy is freed with `freeOperand`). */
+  private contiguousOperand(v: View, transpose: boolean, batchShape: readonly number[]): MatOperand {
+    const nd = v.shape.length;
+    const perm = (xs: readonly number[]) => (transpose ? [...xs.slice(0, nd - 2), xs[nd - 1]!, xs[nd - 2]!] : xs);
+    const shape = perm(v.shape);
+    const b = this.copyView({ ...v, shape, strides: perm(v.strides) });
+    const r = shape[nd - 2]!, c = shape[nd - 1]!;
+    return { ptr: b.ptr, rs: c, cs: 1, offs: stridedOffsets(batchShape, contiguousStrides(batchShape).map((x) => x * r * c), 0), tmp: b };
+  }
+
+  private offsets(A: MatOperand, B: MatOperand, batch: number): WasmBuf {
+    const offs = this.allocBuf('int32', 2 * batch);
+    const w = this.typed(offs) as Int32Array;
+    w.set(A.offs, 0);
+    w.set(B.offs, batch);
+    return offs;
+  }
+
+  /**
+   * A product with a dimension of at most THIN by the thin kernels (assembly/thin.ts), which read
+   * each operand once where the packed GEMM would pad that dimension to its tile: false where the
+   * layouts suit none of them (the packed GEMM runs then), 'biased' where the kernel also added
+   * the bias at `bias` (gemmSmallK does; 0 is none). Small operands (the ones with the thin
+   * dimension) are copied into the layout a kernel needs; the long one never is.
+   */
+  private thinMatmul(a: View, bv: View, batchShape: readonly number[], out: number, bias: number): boolean | 'biased' {
+    const nd = a.shape.length;
+    const M = a.shape[nd - 2]!, K = a.shape[nd - 1]!, N = bv.shape[nd - 1]!;
+    const batch = sizeOf(batchShape);
+    const A = this.matOperand(a, batchShape), B = this.matOperand(bv, batchShape);
+    // the stride of a dimension of size 1 is never used: call it 1, so that any layout test passes
+    if (M === 1) A.rs = 1;
+    if (K === 1) [A.cs, B.rs] = [1, 1];
+    if (N === 1) B.cs = 1;
+    let kernel: KernelName, words: (offs: number) => number[], chunks: number;
+    const copies: WasmBuf[] = [];
+    const copy = (v: View, transpose: boolean) => {
+      const o = this.contiguousOperand(v, transpose, batchShape);
+      copies.push(o.tmp!);
+      return o;
+    };
+    let P: MatOperand, Q: MatOperand;
+    if (K <= THIN) {
+      // C = Σₖ A[:, k]·B[k, :], B with unit column stride
+      P = A;
+      Q = B.cs === 1 ? B : copy(bv, false);
+      const rows = Math.max(1, Math.floor(CHUNK / N)), per = Math.ceil(M / rows);
+      [kernel, chunks] = ['gemmSmallK', batch * per];
+      words = (offs) => [P.ptr, P.rs, P.cs, Q.ptr, Q.rs, out, M, N, K, offs, offs + 4 * batch, per, rows, bias];
+    } else {
+      // out[v, s] over a long dimension v and a thin one s; V × S is M × N (ov = N, os = 1) or N × M (ov = 1, os = N)
+      let V: number, S: number, ov: number, os: number, thinV: boolean, pStride: number, qk: number, qs: number;
+      if (N <= THIN && (A.rs === 1 || A.cs === 1)) {
+        [V, S, ov, os, P] = [M, N, N, 1, A];
+        thinV = A.rs === 1;
+        if (thinV) [Q, pStride, qk, qs] = [B, A.cs, B.rs, B.cs]; // P[v, k] = A[i, k] along v; Q[k, s] = B[k, j]
+        else {
+          Q = B.rs === 1 ? B : copy(bv, true); // Q[s, k] = B[k, j] along k
+          [pStride, qk, qs] = [A.rs, 0, Q === B ? B.cs : K];
+        }
+      } else if (M <= THIN && (B.cs === 1 || B.rs === 1)) {
+        [V, S, ov, os, P] = [N, M, 1, N, B];
+        thinV = B.cs === 1;
+        if (thinV) [Q, pStride, qk, qs] = [A, B.rs, A.cs, A.rs]; // P[v, k] = B[k, j] along v; Q[k, s] = A[i, k]
+        else {
+          Q = A.cs === 1 ? A : copy(a, false); // Q[s, k] = A[i, k] along k
+          [pStride, qk, qs] = [B.cs, 0, Q === A ? A.rs : K];
+        }
+      } else {
+        return false;
+      }
+      const work = S * K;
+      const vch = thinV ? 16 * Math.max(1, Math.floor(THIN_WORK / (16 * work))) : Math.max(1, Math.floor(THIN_WORK / work));
+      const per = Math.ceil(V / vch);
+      [kernel, chunks] = [thinV ? 'gemmThinV' : 'gemmThinK', batch * per];
+      words = (offs) => [P.ptr, pStride, Q.ptr, thinV ? qk : qs, thinV ? qs : 0, out, ov, os, V, S, K, offs, offs + 4 * batch, per, vch, M * N];
+    }
+    const offs = this.offsets(P, Q, batch);
+    this.run(kernel, words(offs.ptr), chunks);
+    this.free(offs);
+    for (const c of copies) this.free(c);
+    return kernel === 'gemmSmallK' && bias ? 'biased' : true;
   }
 
   private convWords(src: number, strides: readonly number[], N: number, C: number, H: number, W: number, p: Im2colParams, pad: number, out: number): [number[], number] {
@@ -525,6 +644,9 @@ export class WasmBackend implements Backend {
     return b;
   }
 }
+
+/** One operand of a matmul: its last two strides and each batch's element offset (`tmp`: a copy to free). */
+interface MatOperand { ptr: number; rs: number; cs: number; offs: Int32Array; tmp: WasmBuf | null }
 
 function live(buf: Buf): WasmBuf {
   const b = buf as WasmBuf;

@@ -97,8 +97,11 @@ function packB(b: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize): void {
 
 // ----- micro-kernel ------------------------------------------------------------------------------
 
-/** C[4×8] (row stride ldc bytes) = or += packed A panel · packed B panel over kc. */
-function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: bool): void {
+/**
+ * C[4×8] (row stride ldc bytes) = or += packed A panel · packed B panel over kc; when it is not
+ * accumulating and `bias` is not 0, the eight floats at `bias` are added to every row.
+ */
+function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: bool, bias: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
@@ -118,6 +121,12 @@ function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: 
     c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
     c20 = f32x4.add(c20, v128.load(c + 2 * ldc)); c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
     c30 = f32x4.add(c30, v128.load(c + 3 * ldc)); c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
+  } else if (bias) {
+    const b0 = v128.load(bias), b1 = v128.load(bias, 16);
+    c00 = f32x4.add(c00, b0); c01 = f32x4.add(c01, b1);
+    c10 = f32x4.add(c10, b0); c11 = f32x4.add(c11, b1);
+    c20 = f32x4.add(c20, b0); c21 = f32x4.add(c21, b1);
+    c30 = f32x4.add(c30, b0); c31 = f32x4.add(c31, b1);
   }
   v128.store(c, c00); v128.store(c, c01, 16);
   v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
@@ -131,7 +140,8 @@ function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: 
  * One chunk of a batched GEMM. Arguments (i32 words at `args`):
  *   0 A, 1 A row stride, 2 A col stride, 3 B, 4 B row stride, 5 B col stride, 6 C, 7 M, 8 N, 9 K,
  *   10 batch offsets of A (i32 elements, pointer), 11 batch offsets of B, 12 row chunks per batch,
- *   13 col chunks per batch, 14 rows per chunk, 15 cols per chunk, 16 scratch base, 17 scratch stride.
+ *   13 col chunks per batch, 14 rows per chunk, 15 cols per chunk, 16 scratch base, 17 scratch stride,
+ *   18 bias (N floats added to every row of C, with the first block of K; 0 for none).
  * A chunk is (batch t, row range, col range); C is contiguous [batch, M, N].
  */
 export function gemm(args: usize, chunk: i32, tid: i32): void {
@@ -150,8 +160,13 @@ export function gemm(args: usize, chunk: i32, tid: i32): void {
   const work = <usize>argI(args, 16) + <usize>tid * <usize>argI(args, 17);
   const Ap = work, Bp = work + <usize>(MC * KC * 4), tile = Bp + <usize>(KC * NC * 4);
   const ldc = <usize>N << 2;
+  const bias = <usize>argI(args, 18);
   if (K == 0) {
-    for (let i = i0; i < i1; i++) memory.fill(C + ((<usize>i * <usize>N + <usize>j0) << 2), 0, <usize>(j1 - j0) << 2);
+    for (let i = i0; i < i1; i++) {
+      const c = C + ((<usize>i * <usize>N + <usize>j0) << 2), n = <usize>(j1 - j0) << 2;
+      if (bias) memory.copy(c, bias + (<usize>j0 << 2), n);
+      else memory.fill(c, 0, n);
+    }
     return;
   }
   for (let jc = j0; jc < j1; jc += NC) {
@@ -170,15 +185,16 @@ export function gemm(args: usize, chunk: i32, tid: i32): void {
             const rows = min(MR, mc - ir);
             const ap = Ap + <usize>ir * <usize>kc * 4;
             const cp = C + (((<usize>(ic + ir)) * <usize>N + <usize>(jc + jr)) << 2);
+            const bj = bias ? bias + (<usize>(jc + jr) << 2) : 0;
             if (rows == MR && cols == NR) {
-              micro(kc, ap, bp, cp, ldc, acc);
+              micro(kc, ap, bp, cp, ldc, acc, bj);
             } else {
-              micro(kc, ap, bp, tile, NR * 4, false);
+              micro(kc, ap, bp, tile, NR * 4, false, 0);
               for (let i = 0; i < rows; i++) {
                 for (let j = 0; j < cols; j++) {
                   const d = cp + <usize>i * ldc + (<usize>j << 2);
                   const v = load<f32>(tile + (<usize>(i * NR + j) << 2));
-                  store<f32>(d, acc ? load<f32>(d) + v : v);
+                  store<f32>(d, acc ? load<f32>(d) + v : bj ? v + load<f32>(bj + (<usize>j << 2)) : v);
                 }
               }
             }

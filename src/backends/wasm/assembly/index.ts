@@ -2,9 +2,11 @@
 export { ew } from './elementwise';
 export { reduce, argReduce, cumsum } from './reduce';
 export { gemm } from './gemm';
+export { gemmSmallK, gemmThinV, gemmThinK } from './thin';
 export { im2col, col2im } from './conv';
 export { adam } from './optim';
 export { normRows, normRowsBackward, softmaxRows, softmaxRowsBackward } from './norm';
+export { siluBackward } from './activation';
 
 /**
  * The op tables this build was compiled against: (number of unary ops) · 256 + (number of binary
