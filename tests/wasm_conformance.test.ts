@@ -460,6 +460,21 @@ test('silu and its derivative over wide sweeps (ulps, and absolute near the deri
   }
 });
 
+test('σ, whose e^{−|x|} takes a shorter path where it can, equals its composition from the exp kernel bit for bit', () => {
+  // vexpNonPos (σ, silu, softmax, erf) must give exactly vexp's bits: σ(x) = q or e·q with e = exp(−|x|), q = 1/(1 + e)
+  const xs = new Float32Array(200003);
+  for (let i = 0; i < xs.length; i++) xs[i] = -130 + (260 * i) / (xs.length - 1);
+  const all = Float32Array.from([...xs, ...SPECIALS, -87, -87.0001, -86.9999, 87, 87.0001]);
+  scope(() => {
+    const x = tensor(all, { backend: wasm });
+    const e = x.abs().neg().exp(), q = e.add(1).reciprocal();
+    const composed = where(x.ge(0), q, e.mul(q)).dataSync(), fused = x.sigmoid().dataSync();
+    for (let i = 0; i < all.length; i++) {
+      assert.ok(Object.is(fused[i], composed[i]) || (Number.isNaN(fused[i]) && Number.isNaN(composed[i])), `σ(${all[i]}): ${fused[i]} against ${composed[i]}`);
+    }
+  });
+});
+
 test('transcendental functions: the largest error in ulps over wide sweeps', (t) => {
   const N = 60000;
   const sweep = (lo: number, hi: number) => Float32Array.from(rng.uniform(N, lo, hi));

@@ -3,7 +3,7 @@
 // took two reductions and five elementwise passes forward and about a dozen backward; here it is
 // one kernel each way, a chunk being a range of whole rows.
 import { argI, argF } from './common';
-import { vexp } from './vmath';
+import { vexp, vexpNonPos } from './vmath';
 
 @inline function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
@@ -138,7 +138,7 @@ export function softmaxRows(args: usize, chunk: i32, tid: i32): void {
     let s: f32 = 0;
     i = 0;
     for (; i + 4 <= n; i += 4) {
-      const e = vexp(f32x4.sub(v128.load(p + (<usize>i << 2)), vmm));
+      const e = vexpNonPos(f32x4.sub(v128.load(p + (<usize>i << 2)), vmm));
       if (!log) v128.store(q + (<usize>i << 2), e);
       acc = f32x4.add(acc, e);
     }
@@ -194,7 +194,7 @@ export function softmaxRowsBackward(args: usize, chunk: i32, tid: i32): void {
     for (; i + 4 <= n; i += 4) {
       const o = <usize>i << 2;
       const gv = v128.load(g + o), yv = v128.load(y + o);
-      v128.store(d + o, log ? f32x4.sub(gv, f32x4.mul(vexp(yv), vs)) : f32x4.mul(yv, f32x4.sub(gv, vs)));
+      v128.store(d + o, log ? f32x4.sub(gv, f32x4.mul(vexpNonPos(yv), vs)) : f32x4.mul(yv, f32x4.sub(gv, vs)));
     }
     for (; i < n; i++) {
       const o = <usize>i << 2;

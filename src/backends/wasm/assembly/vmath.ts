@@ -34,6 +34,7 @@ const I127 = memory.data<i32>([127]);
 
 const EXP_HI = memory.data<f32>([89]);
 const EXP_LO = memory.data<f32>([-104]);
+const EXP_NONPOS_FAST = memory.data<f32>([-87]);
 const EXPM1_LO = memory.data<f32>([-30]);
 const EXPM1_BIG = memory.data<f32>([80]);
 const LOG2E = memory.data<f32>([1.44269504088896341]);
@@ -142,13 +143,17 @@ const I_TWO = memory.data<i32>([2]);
 
 // ----- exp ---------------------------------------------------------------------------------------
 
+/**
+ * 1 + r + r²·P(r), P Cephes' degree-5 polynomial, evaluated in Estrin's scheme: three linear
+ * pieces at once, then two steps in z = r². Horner's six dependent steps made the exponential's
+ * functions latency-bound (about 115 cycles from x to σ(x), more than the core can overlap).
+ */
 @inline function expPoly(r: v128): v128 {
   const z = f32x4.mul(r, r);
-  let y = mad(k(EXP_P0), r, k(EXP_P1));
-  y = mad(y, r, k(EXP_P2));
-  y = mad(y, r, k(EXP_P3));
-  y = mad(y, r, k(EXP_P4));
-  y = mad(y, r, k(EXP_P5));
+  const a = mad(k(EXP_P0), r, k(EXP_P1));
+  const b = mad(k(EXP_P2), r, k(EXP_P3));
+  const c = mad(k(EXP_P4), r, k(EXP_P5));
+  let y = mad(mad(a, z, b), z, c);
   y = mad(y, z, r);
   return f32x4.add(y, k(ONE));
 }
@@ -161,6 +166,22 @@ const I_TWO = memory.data<i32>([2]);
   let r = f32x4.sub(x, f32x4.mul(n, k(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, k(LN2_LO)));
   return scale2(expPoly(r), i32x4.sub(t, k(SHIFTER_BITS)));
+}
+
+/**
+ * vexp(t), bit for bit, made for arguments t ≤ 0 (σ's e^{−|x|}, softmax's e^{x − max}, erf's
+ * e^{−x²}): where every lane lies in [−87, 0] the clamps are idle and 2ⁿ is a normal number, so
+ * the result is the polynomial times 2ⁿ in one exact step instead of two. A group of four with
+ * a lane outside (a subnormal or zero result, ±∞, a positive t) takes vexp itself; NaN lanes
+ * stay NaN on the short path.
+ */
+@inline export function vexpNonPos(t: v128): v128 {
+  if (v128.any_true(v128.or(f32x4.lt(t, k(EXP_NONPOS_FAST)), f32x4.gt(t, k(ZERO))))) return vexp(t);
+  const u = reduceLn2(t);
+  const n = f32x4.sub(u, k(SHIFTER));
+  let r = f32x4.sub(t, f32x4.mul(n, k(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, k(LN2_LO)));
+  return f32x4.mul(expPoly(r), i32x4.shl(i32x4.add(i32x4.sub(u, k(SHIFTER_BITS)), k(I127)), 23));
 }
 
 /** e^x − 1 without cancellation: 2ⁿ·(p + 1) − 1 with p = expm1(r) by its Taylor polynomial. */
@@ -244,7 +265,7 @@ const I_TWO = memory.data<i32>([2]);
 }
 
 @inline export function vsigmoid(x: v128): v128 {
-  const e = vexp(f32x4.neg(f32x4.abs(x)));
+  const e = vexpNonPos(f32x4.neg(f32x4.abs(x)));
   const q = f32x4.div(k(ONE), f32x4.add(e, k(ONE)));
   return v128.bitselect(q, f32x4.mul(e, q), f32x4.ge(x, k(ZERO)));
 }
@@ -257,7 +278,7 @@ const I_TWO = memory.data<i32>([2]);
 /** σ(x)·(1 + x·(1 − σ(x))), the derivative of x·σ(x). */
 @inline export function vsiluGrad(x: v128): v128 {
   // σ(x) and 1 − σ(x) = σ(−x) from one e^{−|x|} (1 − σ by subtraction loses digits for large x)
-  const e = vexp(f32x4.neg(f32x4.abs(x)));
+  const e = vexpNonPos(f32x4.neg(f32x4.abs(x)));
   const q = f32x4.div(k(ONE), f32x4.add(e, k(ONE)));
   const eq = f32x4.mul(e, q);
   const pos = f32x4.ge(x, k(ZERO));
@@ -291,7 +312,7 @@ const I_TWO = memory.data<i32>([2]);
   q = mad(q, t, k(ERF_L7));
   q = mad(q, t, k(ERF_L8));
   q = mad(q, t, k(ERF_L9));
-  const e = vexp(f32x4.neg(z));
+  const e = vexpNonPos(f32x4.neg(z));
   let big = f32x4.sub(k(ONE), f32x4.mul(e, q));
   big = v128.bitselect(k(ONE), big, f32x4.ge(ax, k(ERF_ONE)));
   const bigS = v128.or(big, v128.and(x, k(SIGN)));
