@@ -382,6 +382,33 @@ function transpose(v: Float32Array, r: number, c: number): Float32Array {
   return out;
 }
 
+test('the fused conv2d forward (columns a block at a time, bias in place) equals im2col · matmul + bias bit for bit', () => {
+  // K = 64·9 = 576 makes blocks of 112 output positions, which cross output rows (28 wide); O > 4
+  // keeps the composed product on the packed GEMM (the thin kernels sum in another order)
+  const cases: { x: number[]; w: number[]; stride: [number, number]; padding: [number, number]; dilation: [number, number] }[] = [
+    { x: [2, 64, 28, 28], w: [16, 64, 3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] },
+    { x: [3, 5, 11, 9], w: [7, 5, 3, 2], stride: [2, 1], padding: [2, 1], dilation: [1, 2] },
+    { x: [1, 300, 6, 7], w: [5, 300, 5, 5], stride: [1, 2], padding: [3, 0], dilation: [1, 1] },
+  ];
+  for (const c of cases) {
+    const xv = normals(sizeOf(c.x)), wv = normals(sizeOf(c.w)), bv = normals(c.w[0]!);
+    const K = c.w[1]! * c.w[2]! * c.w[3]!;
+    const p = { kernel: [c.w[2]!, c.w[3]!] as [number, number], stride: c.stride, padding: c.padding, dilation: c.dilation, padValue: 0 };
+    for (const layout of ['contig', 'perm', 'flip'] as const) {
+      const tag = `x [${c.x}] w [${c.w}] ${layout}`;
+      scope(() => {
+        const x = place(xv, c.x, 'float32', wasm, layout), w = place(wv, c.w, 'float32', wasm, 'contig'), b = tensor(bv, { backend: wasm });
+        const fused = F.conv2d(x, w, b, c);
+        const O = c.w[0]!;
+        const composed = w.reshape([1, O, K]).matmul(im2colOp(x, p)).add(b.reshape([1, O, 1])).reshape(fused.shape);
+        assert.deepEqual(Array.from(fused.dataSync()), Array.from(composed.dataSync()), `fused conv2d ${tag}`);
+      });
+      const bound = scope(() => F.conv2d(place(xv, c.x, 'float32', cpu, layout).abs(), place(wv, c.w, 'float32', cpu, 'contig').abs(), tensor(bv, { backend: cpu }).abs(), c).dataSync());
+      same(`fused conv2d against the reference ${tag}`, (be) => F.conv2d(place(xv, c.x, 'float32', be, layout), place(wv, c.w, 'float32', be, 'contig'), tensor(bv, { backend: be }), c), { bound: Float64Array.from(bound, (v) => (K + 1) * 2 ** -23 * v + 1e-30) });
+    }
+  }
+});
+
 test('im2col and col2im: conv2d forward and both backward passes, transposed convs and pools, on strided inputs', () => {
   const cases: { x: number[]; w: number[]; stride: [number, number]; padding: [number, number]; dilation: [number, number] }[] = [
     { x: [2, 3, 7, 9], w: [4, 3, 3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] },

@@ -113,6 +113,13 @@ export interface OtherKernels {
    * composes g·siluGrad(x) where it is missing.
    */
   siluBackward?(g: View, x: View, y: View): Buf;
+  /**
+   * Optional fused 2-D convolution forward with one group: y[n] = W·im2col(x[n]) (+ bias[o] on
+   * channel o) for float32 x [N, C, H, W], w [O, C, kh, kw] and bias [O]; y is [N, O, oh, ow].
+   * A backend may build the column matrix a block at a time instead of whole. F.conv2d composes
+   * im2col and matmul where it is missing.
+   */
+  conv2dForward?(x: View, w: View, p: Im2colParams, bias?: View): Buf;
 }
 
 /** The scalars of one fused Adam step (see `OtherKernels.adamStep`). */

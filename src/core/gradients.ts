@@ -176,5 +176,6 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
   softmaxRows: null,
   softmaxRowsBackward: null,
   siluBackward: null,
+  conv2dForward: null,
 };
 

@@ -5,7 +5,7 @@
  * conv2d, whose hand-written rule recomputes the column matrix instead of keeping it.
  */
 import { type Tensor, type Generator, tensor, where, bernoulli, oneHot, noGrad, scope } from '../core/index.ts';
-import { im2colOp, col2imOp, customGrad, normalizeRows, linearWithBias } from '../core/tensor.ts';
+import { im2colOp, col2imOp, customGrad, normalizeRows, linearWithBias, wrapBuf } from '../core/tensor.ts';
 import type { Im2colParams } from '../core/backend.ts';
 import { shapeStr, sizeOf } from '../core/shape.ts';
 
@@ -47,15 +47,21 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   // A 1×1 convolution with stride 1 and no padding needs no column matrix: it is x itself.
   const pointwise = kh === 1 && kw === 1 && p.stride[0] === 1 && p.stride[1] === 1 && p.padding[0] === 0 && p.padding[1] === 0;
   const colsOf = (t: Tensor) => (pointwise ? t.reshape([N, C, L]) : im2colOp(t, p));
-  const y = noGrad(() => scope(() => weight.reshape([g, O / g, K]).matmul(colsOf(x).reshape([N, g, K, L])).reshape([N, O, oh, ow])));
-  const out = customGrad(y, [x, weight], 'conv2d', (gy, [xi, wi]) => {
+  // the backend's fused forward (columns built a block at a time, bias added in place) where it has one
+  const fused = g === 1 && !pointwise ? x.backend.kernels.conv2dForward : undefined;
+  const fusedBias = !!fused && !!bias && bias.ndim === 1 && bias.dtype === 'float32' && bias.backend === x.backend;
+  const useFused = !!fused && x.dtype === 'float32' && weight.dtype === 'float32' && weight.backend === x.backend && (!bias || fusedBias);
+  const y = useFused
+    ? wrapBuf(x.backend, fused(x.view(), weight.view(), p, bias ? bias.view() : undefined), [N, O, oh, ow], 'float32')
+    : noGrad(() => scope(() => weight.reshape([g, O / g, K]).matmul(colsOf(x).reshape([N, g, K, L])).reshape([N, O, oh, ow])));
+  const out = customGrad(y, useFused && bias ? [x, weight, bias] : [x, weight], 'conv2d', (gy, [xi, wi, bi]) => {
     const g4 = gy.reshape([N, g, O / g, L]);
     const gcols = () => wi!.reshape([g, O / g, K]).mT.matmul(g4).reshape([N, g * K, L]);
     const gx = xi!.requiresGrad ? (pointwise ? gcols().reshape([N, C, H, W]) : col2imOp(gcols(), p, C, H, W)) : null;
     const gw = wi!.requiresGrad ? g4.matmul(colsOf(xi!).reshape([N, g, K, L]).mT).sum(0).reshape(wi!.shape) : null;
-    return [gx, gw];
+    return bi ? [gx, gw, bi.requiresGrad ? gy.sum([0, 2, 3]) : null] : [gx, gw];
   });
-  return bias ? out.add(bias.reshape([1, O, 1, 1])) : out;
+  return bias && !useFused ? out.add(bias.reshape([1, O, 1, 1])) : out;
 }
 
 /** 1-D convolution of x [N, C, L] with weight [O, C/groups, k]: a conv2d with height 1. */

@@ -29,6 +29,8 @@ const CHUNK_HEAVY = 8192;
 /** Products with a dimension of at most this many run on the thin kernels; a chunk of one does about THIN_WORK multiply-adds. */
 const THIN = 4;
 const THIN_WORK = 131072;
+/** Floats of one thread's column block in the fused convolution (256 KiB, within a core's L2). */
+const CONV_COLS = 65536;
 const HEAVY = new Set<UnaryOp>(['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'silu', 'siluGrad']);
 // gemm blocking (assembly/gemm.ts)
 const MR = 4, NR = 8, KC = 256, MC = 128, NC = 1024;
@@ -334,6 +336,7 @@ export class WasmBackend implements Backend {
       softmaxRows: (x, log) => this.rowKernel('softmaxRows', [x], log),
       softmaxRowsBackward: (g, y, log) => this.rowKernel('softmaxRowsBackward', [g, y], log),
       siluBackward: (g, x, y) => this.siluBackward(g, x, y),
+      conv2dForward: (x, w, p, bias) => this.conv2dForward(x, w, p, bias),
     };
     return { ...table, ...others } as KernelTable;
   }
@@ -604,6 +607,33 @@ export class WasmBackend implements Backend {
     const oh = Math.floor((H + 2 * ph - dh * (kh - 1) - 1) / sh) + 1, ow = Math.floor((W + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
     const per = Math.max(1, Math.floor(CHUNK / Math.max(1, kh * kw * oh * ow)));
     return [[src, ...strides, N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, pad, out, per], Math.ceil((N * C) / per)];
+  }
+
+  private conv2dForward(x: View, w: View, p: Im2colParams, bias?: View): Buf {
+    const [N, C, H, W] = x.shape as [number, number, number, number];
+    const [O, Cw, kh, kw] = w.shape as [number, number, number, number];
+    if (x.dtype !== 'float32' || w.dtype !== 'float32' || x.shape.length !== 4 || w.shape.length !== 4 || Cw !== C || kh !== p.kernel[0] || kw !== p.kernel[1]) {
+      throw new Error(`conv2dForward: expected float32 x [N, C, H, W] and w [O, C, ${p.kernel.join(', ')}], got ${x.dtype} ${shapeStr(x.shape)} and ${w.dtype} ${shapeStr(w.shape)}`);
+    }
+    if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== O)) throw new Error(`conv2dForward: expected a float32 bias of shape [${O}], got ${bias.dtype} ${shapeStr(bias.shape)}`);
+    const oh = Math.floor((H + 2 * p.padding[0] - p.dilation[0] * (kh - 1) - 1) / p.stride[0]) + 1;
+    const ow = Math.floor((W + 2 * p.padding[1] - p.dilation[1] * (kw - 1) - 1) / p.stride[1]) + 1;
+    if (oh <= 0 || ow <= 0) throw new Error(`conv2dForward: kernel ${p.kernel.join('×')} (dilation ${p.dilation.join('×')}) is larger than the padded input ${H}×${W}`);
+    const L = oh * ow, K = C * kh * kw;
+    const y = this.allocBuf('float32', N * O * L);
+    if (y.size === 0) return y;
+    // blocks of output positions whose columns (K × nb floats) fit a thread's cache
+    const nb = Math.min(L, Math.max(NR, Math.floor(CONV_COLS / K / NR) * NR));
+    const cols = this.allocBuf('float32', this.threads * K * nb);
+    const [wp, wTmp] = this.dense(w);
+    const [bp, bTmp] = bias ? this.dense(bias) : [0, null];
+    const [ph, pw] = p.padding, [sh, sw] = p.stride, [dh, dw] = p.dilation;
+    this.run('convForward', [
+      this.ptrOf(x), ...x.strides, N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, 0,
+      y.ptr, nb, wp, O, bp, this.ensureGemmScratch(), GEMM_SCRATCH, cols.ptr, K * nb * 4,
+    ], N * Math.ceil(L / nb));
+    for (const t of [cols, wTmp, bTmp]) if (t) this.free(t);
+    return y;
   }
 
   private im2col(x: View, p: Im2colParams): Buf {

@@ -1,6 +1,7 @@
 // im2col and col2im over [N, C, H, W] planes (4-byte elements). A chunk is a run of (n, c) planes,
 // so chunks write disjoint parts of the output and col2im needs no atomics.
 import { argI } from './common';
+import { gemmBlock } from './gemm';
 
 /**
  * Arguments: 0 x, 1..4 x strides (n, c, h, w), 5 N, 6 C, 7 H, 8 W, 9 kh, 10 kw, 11 sh, 12 sw,
@@ -111,6 +112,107 @@ export function col2im(args: usize, chunk: i32, _tid: i32): void {
           src += <usize>ow << 2;
         }
       }
+    }
+  }
+}
+
+// ----- fused convolution forward ------------------------------------------------------------------
+
+// Short runs (an output row of 7 to 28 positions) are copied and cleared inline: memory.copy and
+// memory.fill are calls into the runtime, whose overhead is as large as such a run.
+@inline function copyRun(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < n; i++) store<i32>(dst + (<usize>i << 2), load<i32>(src + (<usize>i << 2)));
+}
+
+@inline function zeroRun(dst: usize, n: i32): void {
+  let i = 0;
+  const z = i32x4.splat(0);
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), z);
+  for (; i < n; i++) store<i32>(dst + (<usize>i << 2), 0);
+}
+
+/**
+ * Columns [j0, j1) of image n's im2col matrix into dst ([C·kh·kw, j1 − j0], row-major): the rows
+ * k = (c, ki, kj) of im2col, restricted to a block of output positions j = oy·ow + ox.
+ */
+function im2colBlock(x: usize, xn: i32, xc: i32, xh: i32, xw: i32, n: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ow: i32, j0: i32, j1: i32, dst: usize): void {
+  const nb = j1 - j0;
+  for (let c = 0; c < C; c++) {
+    const src = x + ((<usize>n * <usize>xn + <usize>c * <usize>xc) << 2);
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++) {
+        const off = kj * dw - pw;
+        let lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        let hi = W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1;
+        if (hi > ow) hi = ow;
+        if (lo > hi) lo = hi;
+        let j = j0;
+        let d = dst;
+        while (j < j1) {
+          const oy = j / ow, oxa = j - oy * ow, oxb = min(ow, oxa + (j1 - j));
+          const iy = oy * sh - ph + ki * dh;
+          if (iy < 0 || iy >= H) {
+            zeroRun(d, oxb - oxa);
+          } else {
+            const a = max(oxa, lo), b = max(a, min(oxb, hi));
+            if (a > oxa) zeroRun(d, a - oxa);
+            const row = src + ((<usize>iy * <usize>xh) << 2);
+            const q = d + (<usize>(a - oxa) << 2);
+            if (sw == 1 && xw == 1) {
+              copyRun(q, row + (<usize>(a + off) << 2), b - a);
+            } else {
+              const step = <usize>(sw * xw) << 2;
+              let p = row + ((<usize>(a * sw + off) * <usize>xw) << 2);
+              for (let ox = a; ox < b; ox++) {
+                store<i32>(q + (<usize>(ox - a) << 2), load<i32>(p));
+                p += step;
+              }
+            }
+            if (oxb > b) zeroRun(d + (<usize>(b - oxa) << 2), oxb - b);
+          }
+          d += <usize>(oxb - oxa) << 2;
+          j += oxb - oxa;
+        }
+        dst += <usize>nb << 2;
+      }
+    }
+  }
+}
+
+/**
+ * y[n] = W·im2col(x[n]) (+ bias per output channel) without the whole column matrix: a chunk is
+ * (image n, a block of output positions), whose columns are built in this thread's scratch (small
+ * enough to stay in cache) and multiplied there. Arguments: im2col's 0–18 (19 unused), 20 y
+ * (contiguous [N, O, oh·ow]), 21 positions per block, 22 W (contiguous [O, C·kh·kw]), 23 O,
+ * 24 bias (O floats; 0 for none), 25 GEMM scratch base, 26 its stride per thread, 27 column
+ * scratch base, 28 its stride per thread.
+ */
+export function convForward(args: usize, chunk: i32, tid: i32): void {
+  const x = <usize>argI(args, 0);
+  const xn = argI(args, 1), xc = argI(args, 2), xh = argI(args, 3), xw = argI(args, 4);
+  const C = argI(args, 6), H = argI(args, 7), W = argI(args, 8);
+  const kh = argI(args, 9), kw = argI(args, 10), sh = argI(args, 11), sw = argI(args, 12);
+  const ph = argI(args, 13), pw = argI(args, 14), dh = argI(args, 15), dw = argI(args, 16);
+  const oh = argI(args, 17), ow = argI(args, 18);
+  const y = <usize>argI(args, 20), nbMax = argI(args, 21), w = <usize>argI(args, 22), O = argI(args, 23), bias = <usize>argI(args, 24);
+  const L = oh * ow, K = C * kh * kw;
+  const blocks = (L + nbMax - 1) / nbMax;
+  const n = chunk / blocks, j0 = (chunk - n * blocks) * nbMax, j1 = min(L, j0 + nbMax), nb = j1 - j0;
+  const work = <usize>argI(args, 25) + <usize>tid * <usize>argI(args, 26);
+  const cols = <usize>argI(args, 27) + <usize>tid * <usize>argI(args, 28);
+  im2colBlock(x, xn, xc, xh, xw, n, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, ow, j0, j1, cols);
+  const yn = y + ((<usize>n * <usize>O * <usize>L + <usize>j0) << 2);
+  const ldc = <usize>L << 2;
+  gemmBlock(w, K, 1, cols, nb, 1, yn, ldc, 0, O, 0, nb, K, work, 0, false);
+  if (bias) {
+    for (let i = 0; i < O; i++) {
+      const b = load<f32>(bias + (<usize>i << 2)), bv = f32x4.splat(b);
+      const r = yn + <usize>i * ldc;
+      let j = 0;
+      for (; j + 4 <= nb; j += 4) v128.store(r + (<usize>j << 2), f32x4.add(v128.load(r + (<usize>j << 2)), bv));
+      for (; j < nb; j++) store<f32>(r + (<usize>j << 2), load<f32>(r + (<usize>j << 2)) + b);
     }
   }
 }

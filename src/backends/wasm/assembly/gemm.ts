@@ -158,12 +158,21 @@ export function gemm(args: usize, chunk: i32, tid: i32): void {
   const B = <usize>argI(args, 3) + (<usize>load<i32>(<usize>argI(args, 11) + (<usize>t << 2)) << 2);
   const C = <usize>argI(args, 6) + ((<usize>t * <usize>M * <usize>N) << 2);
   const work = <usize>argI(args, 16) + <usize>tid * <usize>argI(args, 17);
+  gemmBlock(A, ars, acs, B, brs, bcs, C, <usize>N << 2, i0, i1, j0, j1, K, work, <usize>argI(args, 18), false);
+}
+
+/**
+ * C[i0:i1, j0:j1] = A[i0:i1, :]·B[:, j0:j1] (+ bias[j] when `bias` is not 0), or += with
+ * `accumulate`; A and B with element strides (ars, acs), (brs, bcs), C with row stride ldc bytes.
+ * The BLIS loops: column blocks of NC, K blocks of KC (B packed), row blocks of MC (A packed),
+ * 4×8 micro-tiles. `work` is this thread's scratch (SCRATCH_BYTES).
+ */
+export function gemmBlock(A: usize, ars: i32, acs: i32, B: usize, brs: i32, bcs: i32, C: usize, ldc: usize, i0: i32, i1: i32, j0: i32, j1: i32, K: i32, work: usize, bias: usize, accumulate: bool): void {
   const Ap = work, Bp = work + <usize>(MC * KC * 4), tile = Bp + <usize>(KC * NC * 4);
-  const ldc = <usize>N << 2;
-  const bias = <usize>argI(args, 18);
   if (K == 0) {
+    if (accumulate) return;
     for (let i = i0; i < i1; i++) {
-      const c = C + ((<usize>i * <usize>N + <usize>j0) << 2), n = <usize>(j1 - j0) << 2;
+      const c = C + <usize>i * ldc + (<usize>j0 << 2), n = <usize>(j1 - j0) << 2;
       if (bias) memory.copy(c, bias + (<usize>j0 << 2), n);
       else memory.fill(c, 0, n);
     }
@@ -173,7 +182,7 @@ export function gemm(args: usize, chunk: i32, tid: i32): void {
     const nc = min(NC, j1 - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      const acc = pc > 0;
+      const acc = accumulate || pc > 0;
       packB(B + ((<usize>pc * brs + <usize>jc * bcs) << 2), brs, bcs, kc, nc, Bp);
       for (let ic = i0; ic < i1; ic += MC) {
         const mc = min(MC, i1 - ic);
@@ -184,7 +193,7 @@ export function gemm(args: usize, chunk: i32, tid: i32): void {
           for (let ir = 0; ir < mc; ir += MR) {
             const rows = min(MR, mc - ir);
             const ap = Ap + <usize>ir * <usize>kc * 4;
-            const cp = C + (((<usize>(ic + ir)) * <usize>N + <usize>(jc + jr)) << 2);
+            const cp = C + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
             const bj = bias ? bias + (<usize>(jc + jr) << 2) : 0;
             if (rows == MR && cols == NR) {
               micro(kc, ap, bp, cp, ldc, acc, bj);
