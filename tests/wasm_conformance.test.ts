@@ -17,7 +17,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type Tensor, type DType, type Backend, Generator, tensor, where, concat, scope, linalg, nn } from '../src/index.ts';
+import { type Tensor, type DType, type Backend, Generator, tensor, where, concat, scope, linalg, nn, grad } from '../src/index.ts';
 import { getBackendByName } from '../src/core/backend.ts';
 import { embedSlice, im2colOp, col2imOp } from '../src/core/tensor.ts';
 import { toArrayOf } from '../src/core/dtype.ts';
@@ -405,6 +405,18 @@ test('the fused conv2d forward (columns a block at a time, bias in place) equals
       });
       const bound = scope(() => F.conv2d(place(xv, c.x, 'float32', cpu, layout).abs(), place(wv, c.w, 'float32', cpu, 'contig').abs(), tensor(bv, { backend: cpu }).abs(), c).dataSync());
       same(`fused conv2d against the reference ${tag}`, (be) => F.conv2d(place(xv, c.x, 'float32', be, layout), place(wv, c.w, 'float32', be, 'contig'), tensor(bv, { backend: be }), c), { bound: Float64Array.from(bound, (v) => (K + 1) * 2 ** -23 * v + 1e-30) });
+      // the weight gradient (conv2dWeightGrad: columns a block at a time, summed over images) and the bias gradient
+      const gyv = normals(sizeOf(scope(() => F.conv2d(place(xv, c.x, 'float32', cpu, 'contig'), place(wv, c.w, 'float32', cpu, 'contig'), null, c).shape)));
+      const grads = (be: Backend, abs = false) => {
+        const x = place(xv, c.x, 'float32', be, layout), w = place(wv, c.w, 'float32', be, 'contig').requiresGrad_(), b = tensor(bv, { backend: be }).requiresGrad_();
+        const gy = place(gyv, F.conv2d(x, w, null, c).shape, 'float32', be, 'contig');
+        const [gw, gb] = grad((ww: Tensor, bb: Tensor) => F.conv2d(abs ? x.abs() : x, ww, bb, c).mul(abs ? gy.abs() : gy).sum())(w, b) as Tensor[];
+        return [gw!, gb!];
+      };
+      const L = gyv.length / (c.x[0]! * c.w[0]!);
+      const gwBound = scope(() => Float64Array.from(grads(cpu, true)[0]!.dataSync(), (v) => c.x[0]! * L * 2 ** -23 * v * 2 + 1e-30));
+      same(`fused conv2d weight gradient ${tag}`, (be) => grads(be)[0]!, { bound: gwBound });
+      same(`fused conv2d bias gradient ${tag}`, (be) => grads(be)[1]!, (ref) => ({ bound: Float64Array.from(ref.dataSync(), () => 1e-3) }));
     }
   }
 });

@@ -120,6 +120,11 @@ export interface OtherKernels {
    * im2col and matmul where it is missing.
    */
   conv2dForward?(x: View, w: View, p: Im2colParams, bias?: View): Buf;
+  /**
+   * Optional fused weight gradient of that convolution: Σₙ g[n]·im2col(x[n])ᵀ for x [N, C, H, W]
+   * and g [N, O, oh, ow], as a [O, C, kh, kw] buffer. F.conv2d composes it where it is missing.
+   */
+  conv2dWeightGrad?(x: View, g: View, p: Im2colParams): Buf;
 }
 
 /** The scalars of one fused Adam step (see `OtherKernels.adamStep`). */

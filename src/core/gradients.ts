@@ -177,5 +177,6 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
   softmaxRowsBackward: null,
   siluBackward: null,
   conv2dForward: null,
+  conv2dWeightGrad: null,
 };
 

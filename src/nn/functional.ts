@@ -4,7 +4,7 @@
  * are plain tensor algebra — so every one of them gets its gradient by composition, except
  * conv2d, whose hand-written rule recomputes the column matrix instead of keeping it.
  */
-import { type Tensor, type Generator, tensor, where, bernoulli, oneHot, noGrad, scope } from '../core/index.ts';
+import { type Tensor, type Generator, tensor, where, bernoulli, oneHot, noGrad, scope, isGradEnabled } from '../core/index.ts';
 import { im2colOp, col2imOp, customGrad, normalizeRows, linearWithBias, wrapBuf } from '../core/tensor.ts';
 import type { Im2colParams } from '../core/backend.ts';
 import { shapeStr, sizeOf } from '../core/shape.ts';
@@ -58,7 +58,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
     const g4 = gy.reshape([N, g, O / g, L]);
     const gcols = () => wi!.reshape([g, O / g, K]).mT.matmul(g4).reshape([N, g * K, L]);
     const gx = xi!.requiresGrad ? (pointwise ? gcols().reshape([N, C, H, W]) : col2imOp(gcols(), p, C, H, W)) : null;
-    const gw = wi!.requiresGrad ? g4.matmul(colsOf(xi!).reshape([N, g, K, L]).mT).sum(0).reshape(wi!.shape) : null;
+    const wgrad = useFused && !isGradEnabled() ? x.backend.kernels.conv2dWeightGrad : undefined;
+    const gw = !wi!.requiresGrad ? null
+      : wgrad ? wrapBuf(x.backend, wgrad(xi!.view(), gy.view(), p), wi!.shape, 'float32')
+      : g4.matmul(colsOf(xi!).reshape([N, g, K, L]).mT).sum(0).reshape(wi!.shape);
     return bi ? [gx, gw, bi.requiresGrad ? gy.sum([0, 2, 3]) : null] : [gx, gw];
   });
   return bias && !useFused ? out.add(bias.reshape([1, O, 1, 1])) : out;

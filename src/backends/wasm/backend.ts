@@ -337,6 +337,7 @@ export class WasmBackend implements Backend {
       softmaxRowsBackward: (g, y, log) => this.rowKernel('softmaxRowsBackward', [g, y], log),
       siluBackward: (g, x, y) => this.siluBackward(g, x, y),
       conv2dForward: (x, w, p, bias) => this.conv2dForward(x, w, p, bias),
+      conv2dWeightGrad: (x, g, p) => this.conv2dWeightGrad(x, g, p),
     };
     return { ...table, ...others } as KernelTable;
   }
@@ -634,6 +635,35 @@ export class WasmBackend implements Backend {
     ], N * Math.ceil(L / nb));
     for (const t of [cols, wTmp, bTmp]) if (t) this.free(t);
     return y;
+  }
+
+  private conv2dWeightGrad(x: View, g: View, p: Im2colParams): Buf {
+    const [N, C, H, W] = x.shape as [number, number, number, number];
+    const [kh, kw] = p.kernel;
+    const oh = Math.floor((H + 2 * p.padding[0] - p.dilation[0] * (kh - 1) - 1) / p.stride[0]) + 1;
+    const ow = Math.floor((W + 2 * p.padding[1] - p.dilation[1] * (kw - 1) - 1) / p.stride[1]) + 1;
+    if (x.dtype !== 'float32' || g.dtype !== 'float32' || x.shape.length !== 4 || g.shape.length !== 4 || g.shape[0] !== N || g.shape[2] !== oh || g.shape[3] !== ow) {
+      throw new Error(`conv2dWeightGrad: expected float32 x [N, C, H, W] and g [N, O, ${oh}, ${ow}], got ${x.dtype} ${shapeStr(x.shape)} and ${g.dtype} ${shapeStr(g.shape)}`);
+    }
+    const O = g.shape[1]!, L = oh * ow, K = C * kh * kw;
+    if (N * O * K === 0 || L <= 0) {
+      const z = this.allocBuf('float32', O * K);
+      if (z.size) this.typed(z).fill(0);
+      return z;
+    }
+    const perImage = this.allocBuf('float32', N * O * K);
+    const nb = Math.min(L, Math.max(NR, Math.floor(CONV_COLS / K / NR) * NR));
+    const cols = this.allocBuf('float32', this.threads * K * nb);
+    const [gp, gTmp] = this.dense(g);
+    const [ph, pw] = p.padding, [sh, sw] = p.stride, [dh, dw] = p.dilation;
+    this.run('convWeightGrad', [
+      this.ptrOf(x), ...x.strides, N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, 0,
+      perImage.ptr, nb, gp, O, 0, this.ensureGemmScratch(), GEMM_SCRATCH, cols.ptr, K * nb * 4,
+    ], N);
+    for (const t of [cols, gTmp]) if (t) this.free(t);
+    const grad = this.reduce(REDUCE_OPS.indexOf('sum'), { buf: perImage, dtype: 'float32', shape: [N, O * K], strides: [O * K, 1], offset: 0 }, [0]);
+    this.free(perImage);
+    return grad;
   }
 
   private im2col(x: View, p: Im2colParams): Buf {

@@ -216,3 +216,30 @@ export function convForward(args: usize, chunk: i32, tid: i32): void {
     }
   }
 }
+
+/**
+ * The weight gradient of one image without the whole column matrix: dw[n] = Σ over blocks of
+ * output positions of g[n][:, block]·colsᵀ[block, :], the block's columns built in this thread's
+ * scratch. A chunk is one image; the host sums dw over images. Arguments: im2col's 0–18, 20 dw
+ * (contiguous [N, O, C·kh·kw]), 21 positions per block, 22 g (contiguous [N, O, oh·ow]), 23 O,
+ * 25 GEMM scratch base, 26 its stride, 27 column scratch base, 28 its stride.
+ */
+export function convWeightGrad(args: usize, chunk: i32, tid: i32): void {
+  const x = <usize>argI(args, 0);
+  const xn = argI(args, 1), xc = argI(args, 2), xh = argI(args, 3), xw = argI(args, 4);
+  const C = argI(args, 6), H = argI(args, 7), W = argI(args, 8);
+  const kh = argI(args, 9), kw = argI(args, 10), sh = argI(args, 11), sw = argI(args, 12);
+  const ph = argI(args, 13), pw = argI(args, 14), dh = argI(args, 15), dw = argI(args, 16);
+  const oh = argI(args, 17), ow = argI(args, 18);
+  const out = <usize>argI(args, 20), nbMax = argI(args, 21), g = <usize>argI(args, 22), O = argI(args, 23);
+  const L = oh * ow, K = C * kh * kw, n = chunk;
+  const work = <usize>argI(args, 25) + <usize>tid * <usize>argI(args, 26);
+  const cols = <usize>argI(args, 27) + <usize>tid * <usize>argI(args, 28);
+  const dwn = out + ((<usize>n * <usize>O * <usize>K) << 2), gn = g + ((<usize>n * <usize>O * <usize>L) << 2);
+  for (let j0 = 0; j0 < L; j0 += nbMax) {
+    const j1 = min(L, j0 + nbMax), nb = j1 - j0;
+    im2colBlock(x, xn, xc, xh, xw, n, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, ow, j0, j1, cols);
+    // [O, nb] · [nb, K]: A = g's block (row stride L), B = the block's columns transposed (unit row stride)
+    gemmBlock(gn + (<usize>j0 << 2), L, 1, cols, 1, nb, dwn, <usize>K << 2, 0, O, 0, K, nb, work, 0, j0 > 0);
+  }
+}
