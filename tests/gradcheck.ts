@@ -156,3 +156,12 @@ export function onCpu<T>(fn: () => T): T {
     setBackend(prev);
   }
 }
+
+/** max |a − b| over two tensors of one size. */
+export function maxAbsDiff(a: Tensor, b: Tensor): number {
+  const x = a.dataSync(), y = b.dataSync();
+  assert.equal(x.length, y.length);
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
+  return m;
+}

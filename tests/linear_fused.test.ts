@@ -6,16 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Tensor, Generator, randn, scope, grad, nn, noGrad, getBackend, tensor } from '../src/index.ts';
 import { linearWithBias } from '../src/core/tensor.ts';
+import { maxAbsDiff } from './gradcheck.ts';
 
 const F = nn.functional;
-
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  const x = a.dataSync(), y = b.dataSync();
-  assert.equal(x.length, y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
-  return m;
-}
 
 // [rows, in, out]: packed GEMM with tile edges, K > 256 (several blocks of K), and the thin routes
 const SHAPES: [number, number, number][] = [[5, 7, 9], [33, 300, 17], [64, 256, 256], [200, 3, 64], [300, 64, 2], [1, 5, 3], [2, 1, 1], [0, 4, 3]];

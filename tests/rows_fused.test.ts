@@ -7,19 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Tensor, Generator, tensor, randn, scope, nn, grad, getBackend } from '../src/index.ts';
 import { normalizeRows } from '../src/core/tensor.ts';
+import { maxAbsDiff } from './gradcheck.ts';
 
 /** The composition the fused kernels replace: (x − μ)/√(σ² + eps) per row. */
 function composed(x: Tensor, eps: number): Tensor {
   const d = x.sub(x.mean(1, true));
   return d.mul(d.square().mean(1, true).add(eps).rsqrt());
-}
-
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  const x = a.dataSync(), y = b.dataSync();
-  assert.equal(x.length, y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
-  return m;
 }
 
 const SHAPES: [number, number][] = [[1, 1], [1, 7], [3, 8], [5, 13], [4, 1000], [33, 65], [2, 4099]];

@@ -318,20 +318,24 @@ function dotBound(K: number, absProduct: Tensor): Tol {
   return { bound: Float64Array.from(absProduct.dataSync(), (v) => Math.max(1, K) * 2 ** -23 * v + 1e-30) };
 }
 
-test('matmul: all transposition variants, odd and tile-crossing sizes, batches with broadcast and negative strides', () => {
-  const sizes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [4, 8, 8], [17, 33, 9], [67, 130, 45], [5, 0, 3], [0, 4, 3], [2, 300, 1030], [129, 257, 20], [1, 40, 1]];
+/** A·B on both backends for each [M, K, N], with each operand row-major or transposed (a column-major view). */
+function matmulVariants(label: string, sizes: readonly [number, number, number][]): void {
   for (const [M, K, N] of sizes) {
     const av = normals(M * K), bv = normals(K * N);
     for (const ta of [false, true]) {
       for (const tb of [false, true]) {
-        // a transposed operand is stored [K, M] and viewed through .mT (a column-major view)
+        // a transposed operand is stored [K, M] and viewed through .mT
         const A = (be: Backend) => (ta ? place(transpose(av, M, K), [K, M], 'float32', be, 'contig').mT : place(av, [M, K], 'float32', be, 'contig'));
         const B = (be: Backend) => (tb ? place(transpose(bv, K, N), [N, K], 'float32', be, 'contig').mT : place(bv, [K, N], 'float32', be, 'contig'));
         const abs = scope(() => A(cpu).abs().matmul(B(cpu).abs()).dataSync());
-        same(`matmul ${M}×${K}×${N} ta=${ta} tb=${tb}`, (be) => A(be).matmul(B(be)), { bound: Float64Array.from(abs, (v) => Math.max(1, K) * 2 ** -23 * v + 1e-30) });
+        same(`${label} ${M}×${K}×${N} ta=${ta} tb=${tb}`, (be) => A(be).matmul(B(be)), { bound: Float64Array.from(abs, (v) => Math.max(1, K) * 2 ** -23 * v + 1e-30) });
       }
     }
   }
+}
+
+test('matmul: all transposition variants, odd and tile-crossing sizes, batches with broadcast and negative strides', () => {
+  matmulVariants('matmul', [[1, 1, 1], [3, 5, 7], [4, 8, 8], [17, 33, 9], [67, 130, 45], [5, 0, 3], [0, 4, 3], [2, 300, 1030], [129, 257, 20], [1, 40, 1]]);
   // batched: broadcast batch dims (zero strides), flipped rows (negative strides), stepped and permuted layouts
   const av = normals(2 * 3 * 5 * 4), bv = normals(3 * 4 * 6);
   for (const layout of LAYOUTS) {
@@ -347,18 +351,7 @@ test('matmul: all transposition variants, odd and tile-crossing sizes, batches w
 test('matmul with a dimension of at most four (the thin kernels): every route, layout and tail', () => {
   // [M, K, N]: K ≤ 4 (gemmSmallK), N ≤ 4 with A column- or row-major (gemmThinV, gemmThinK), M ≤ 4
   // with B row- or column-major; lengths that leave tails of 16-row blocks and of 8-lane dots
-  const sizes: [number, number, number][] = [[300, 3, 37], [301, 1, 9], [77, 4, 260], [40, 0, 5], [1007, 261, 2], [203, 37, 1], [90, 1030, 4], [3, 261, 1001], [1, 45, 77], [4, 1030, 90], [2, 2, 2], [1, 1, 1]];
-  for (const [M, K, N] of sizes) {
-    const av = normals(M * K), bv = normals(K * N);
-    for (const ta of [false, true]) {
-      for (const tb of [false, true]) {
-        const A = (be: Backend) => (ta ? place(transpose(av, M, K), [K, M], 'float32', be, 'contig').mT : place(av, [M, K], 'float32', be, 'contig'));
-        const B = (be: Backend) => (tb ? place(transpose(bv, K, N), [N, K], 'float32', be, 'contig').mT : place(bv, [K, N], 'float32', be, 'contig'));
-        const abs = scope(() => A(cpu).abs().matmul(B(cpu).abs()).dataSync());
-        same(`thin matmul ${M}×${K}×${N} ta=${ta} tb=${tb}`, (be) => A(be).matmul(B(be)), { bound: Float64Array.from(abs, (v) => Math.max(1, K) * 2 ** -23 * v + 1e-30) });
-      }
-    }
-  }
+  matmulVariants('thin matmul', [[300, 3, 37], [301, 1, 9], [77, 4, 260], [40, 0, 5], [1007, 261, 2], [203, 37, 1], [90, 1030, 4], [3, 261, 1001], [1, 45, 77], [4, 1030, 90], [2, 2, 2], [1, 1, 1]]);
   // neither operand with a unit stride (the packed GEMM takes it), and stepped, flipped, broadcast batches
   const av = normals(2 * 3 * 400 * 2), bv = normals(3 * 2 * 300);
   const strided = (be: Backend) => place(av.subarray(0, 2 * 400 * 3), [400, 2 * 3], 'float32', be, 'contig').slice(1, 0, 6, 2).mT.mT;

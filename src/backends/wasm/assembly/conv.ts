@@ -3,56 +3,34 @@
 import { argI } from './common';
 import { gemmBlock } from './gemm';
 
+// The output columns ox whose input column ox·sw + off (off = kj·dw − pw) lies in [0, W): [start, end).
+@inline function validStart(off: i32, sw: i32): i32 {
+  return off >= 0 ? 0 : (-off + sw - 1) / sw;
+}
+@inline function validEnd(off: i32, sw: i32, W: i32, ow: i32): i32 {
+  return min(ow, W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1);
+}
+
 /**
- * Arguments: 0 x, 1..4 x strides (n, c, h, w), 5 N, 6 C, 7 H, 8 W, 9 kh, 10 kw, 11 sh, 12 sw,
- * 13 ph, 14 pw, 15 dh, 16 dw, 17 oh, 18 ow, 19 pad value (bits), 20 out, 21 planes per chunk.
+ * The argument words every kernel of this file starts with, read in place: 0 x, 1..4 x strides
+ * (n, c, h, w), 5 N, 6 C, 7 H, 8 W, 9 kh, 10 kw, 11 sh, 12 sw, 13 ph, 14 pw, 15 dh, 16 dw, 17 oh,
+ * 18 ow, 19 pad value (bits), 20 out, 21 planes per chunk (im2col, col2im) or output positions
+ * per block (the fused kernels); the fused kernels' own words follow (see each).
  */
+@unmanaged class Conv {
+  x: i32; xn: i32; xc: i32; xh: i32; xw: i32;
+  N: i32; C: i32; H: i32; W: i32;
+  kh: i32; kw: i32; sh: i32; sw: i32; ph: i32; pw: i32; dh: i32; dw: i32;
+  oh: i32; ow: i32; pad: i32; out: i32; per: i32;
+}
+
 export function im2col(args: usize, chunk: i32, _tid: i32): void {
-  const x = <usize>argI(args, 0);
-  const xn = argI(args, 1), xc = argI(args, 2), xh = argI(args, 3), xw = argI(args, 4);
-  const N = argI(args, 5), C = argI(args, 6), H = argI(args, 7), W = argI(args, 8);
-  const kh = argI(args, 9), kw = argI(args, 10), sh = argI(args, 11), sw = argI(args, 12);
-  const ph = argI(args, 13), pw = argI(args, 14), dh = argI(args, 15), dw = argI(args, 16);
-  const oh = argI(args, 17), ow = argI(args, 18), pad = argI(args, 19);
-  const out = <usize>argI(args, 20), per = argI(args, 21);
-  const p0 = chunk * per, p1 = min(N * C, p0 + per);
-  const plane = <usize>(kh * kw * oh * ow);
+  const a = changetype<Conv>(args);
+  const p0 = chunk * a.per, p1 = min(a.N * a.C, p0 + a.per);
+  const L = a.oh * a.ow;
   for (let pl = p0; pl < p1; pl++) {
-    const n = pl / C, c = pl - n * C;
-    const src = x + ((<usize>n * <usize>xn + <usize>c * <usize>xc) << 2);
-    let dst = out + ((<usize>pl * plane) << 2);
-    for (let ki = 0; ki < kh; ki++) {
-      for (let kj = 0; kj < kw; kj++) {
-        // valid output columns: 0 ≤ ox·sw − pw + kj·dw < W
-        const off = kj * dw - pw;
-        let lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-        let hi = W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1;
-        if (hi > ow) hi = ow;
-        if (lo > hi) lo = hi;
-        for (let oy = 0; oy < oh; oy++) {
-          const iy = oy * sh - ph + ki * dh;
-          if (iy < 0 || iy >= H) {
-            for (let ox = 0; ox < ow; ox++) store<i32>(dst + (<usize>ox << 2), pad);
-          } else {
-            for (let ox = 0; ox < lo; ox++) store<i32>(dst + (<usize>ox << 2), pad);
-            const row = src + ((<usize>iy * <usize>xh) << 2);
-            const first = lo * sw + off;
-            if (sw == 1 && xw == 1) {
-              memory.copy(dst + (<usize>lo << 2), row + (<usize>first << 2), <usize>(hi - lo) << 2);
-            } else {
-              const step = <usize>(sw * xw) << 2;
-              let p = row + ((<usize>first * <usize>xw) << 2);
-              for (let ox = lo; ox < hi; ox++) {
-                store<i32>(dst + (<usize>ox << 2), load<i32>(p));
-                p += step;
-              }
-            }
-            for (let ox = hi; ox < ow; ox++) store<i32>(dst + (<usize>ox << 2), pad);
-          }
-          dst += <usize>ow << 2;
-        }
-      }
-    }
+    const n = pl / a.C, c = pl - n * a.C;
+    im2colBlock(a, n, c, c + 1, a.pad, 0, L, <usize>a.out + ((<usize>pl * <usize>(a.kh * a.kw * L)) << 2));
   }
 }
 
@@ -61,12 +39,9 @@ export function im2col(args: usize, chunk: i32, _tid: i32): void {
  * [N, C·kh·kw, oh·ow] float32. Arguments as im2col's, with 0 cols and strides unused.
  */
 export function col2im(args: usize, chunk: i32, _tid: i32): void {
-  const cols = <usize>argI(args, 0);
-  const N = argI(args, 5), C = argI(args, 6), H = argI(args, 7), W = argI(args, 8);
-  const kh = argI(args, 9), kw = argI(args, 10), sh = argI(args, 11), sw = argI(args, 12);
-  const ph = argI(args, 13), pw = argI(args, 14), dh = argI(args, 15), dw = argI(args, 16);
-  const oh = argI(args, 17), ow = argI(args, 18);
-  const out = <usize>argI(args, 20), per = argI(args, 21);
+  const a = changetype<Conv>(args);
+  const cols = <usize>a.x, N = a.N, C = a.C, H = a.H, W = a.W, kh = a.kh, kw = a.kw, sh = a.sh, sw = a.sw;
+  const ph = a.ph, pw = a.pw, dh = a.dh, dw = a.dw, oh = a.oh, ow = a.ow, out = <usize>a.out, per = a.per;
   const p0 = chunk * per, p1 = min(N * C, p0 + per);
   const plane = <usize>(kh * kw * oh * ow);
   const hw = <usize>(H * W);
@@ -77,10 +52,7 @@ export function col2im(args: usize, chunk: i32, _tid: i32): void {
     for (let ki = 0; ki < kh; ki++) {
       for (let kj = 0; kj < kw; kj++) {
         const off = kj * dw - pw;
-        let lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-        let hi = W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1;
-        if (hi > ow) hi = ow;
-        if (lo > hi) lo = hi;
+        const hi = validEnd(off, sw, W, ow), lo = min(validStart(off, sw), hi);
         for (let oy = 0; oy < oh; oy++) {
           const iy = oy * sh - ph + ki * dh;
           if (iy >= 0 && iy < H) {
@@ -126,51 +98,51 @@ export function col2im(args: usize, chunk: i32, _tid: i32): void {
   for (; i < n; i++) store<i32>(dst + (<usize>i << 2), load<i32>(src + (<usize>i << 2)));
 }
 
-@inline function zeroRun(dst: usize, n: i32): void {
+@inline function fillRun(dst: usize, bits: i32, n: i32): void {
   let i = 0;
-  const z = i32x4.splat(0);
+  const z = i32x4.splat(bits);
   for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), z);
-  for (; i < n; i++) store<i32>(dst + (<usize>i << 2), 0);
+  for (; i < n; i++) store<i32>(dst + (<usize>i << 2), bits);
 }
 
 /**
- * Columns [j0, j1) of image n's im2col matrix into dst ([C·kh·kw, j1 − j0], row-major): the rows
- * k = (c, ki, kj) of im2col, restricted to a block of output positions j = oy·ow + ox.
+ * Rows k = (c, ki, kj) for channels [c0, c1) and columns [j0, j1) (output positions j = oy·ow + ox)
+ * of image n's im2col matrix into dst ([(c1 − c0)·kh·kw, j1 − j0], row-major); positions outside
+ * the input get the bits `pad`.
  */
-function im2colBlock(x: usize, xn: i32, xc: i32, xh: i32, xw: i32, n: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, ow: i32, j0: i32, j1: i32, dst: usize): void {
+function im2colBlock(a: Conv, n: i32, c0: i32, c1: i32, pad: i32, j0: i32, j1: i32, dst: usize): void {
+  const x = <usize>a.x, xn = a.xn, xc = a.xc, xh = a.xh, xw = a.xw, H = a.H, W = a.W, kh = a.kh, kw = a.kw;
+  const sh = a.sh, sw = a.sw, ph = a.ph, pw = a.pw, dh = a.dh, dw = a.dw, ow = a.ow;
   const nb = j1 - j0;
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < c1; c++) {
     const src = x + ((<usize>n * <usize>xn + <usize>c * <usize>xc) << 2);
     for (let ki = 0; ki < kh; ki++) {
       for (let kj = 0; kj < kw; kj++) {
         const off = kj * dw - pw;
-        let lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-        let hi = W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1;
-        if (hi > ow) hi = ow;
-        if (lo > hi) lo = hi;
+        const hi = validEnd(off, sw, W, ow), lo = min(validStart(off, sw), hi);
         let j = j0;
         let d = dst;
         while (j < j1) {
           const oy = j / ow, oxa = j - oy * ow, oxb = min(ow, oxa + (j1 - j));
           const iy = oy * sh - ph + ki * dh;
           if (iy < 0 || iy >= H) {
-            zeroRun(d, oxb - oxa);
+            fillRun(d, pad, oxb - oxa);
           } else {
-            const a = max(oxa, lo), b = max(a, min(oxb, hi));
-            if (a > oxa) zeroRun(d, a - oxa);
+            const u = max(oxa, lo), v = max(u, min(oxb, hi)); // [u, v): inside the input
+            if (u > oxa) fillRun(d, pad, u - oxa);
             const row = src + ((<usize>iy * <usize>xh) << 2);
-            const q = d + (<usize>(a - oxa) << 2);
+            const q = d + (<usize>(u - oxa) << 2);
             if (sw == 1 && xw == 1) {
-              copyRun(q, row + (<usize>(a + off) << 2), b - a);
+              copyRun(q, row + (<usize>(u + off) << 2), v - u);
             } else {
               const step = <usize>(sw * xw) << 2;
-              let p = row + ((<usize>(a * sw + off) * <usize>xw) << 2);
-              for (let ox = a; ox < b; ox++) {
-                store<i32>(q + (<usize>(ox - a) << 2), load<i32>(p));
+              let p = row + ((<usize>(u * sw + off) * <usize>xw) << 2);
+              for (let ox = u; ox < v; ox++) {
+                store<i32>(q + (<usize>(ox - u) << 2), load<i32>(p));
                 p += step;
               }
             }
-            if (oxb > b) zeroRun(d + (<usize>(b - oxa) << 2), oxb - b);
+            if (oxb > v) fillRun(d + (<usize>(v - oxa) << 2), pad, oxb - v);
           }
           d += <usize>(oxb - oxa) << 2;
           j += oxb - oxa;
@@ -190,19 +162,14 @@ function im2colBlock(x: usize, xn: i32, xc: i32, xh: i32, xw: i32, n: i32, C: i3
  * scratch base, 28 its stride per thread.
  */
 export function convForward(args: usize, chunk: i32, tid: i32): void {
-  const x = <usize>argI(args, 0);
-  const xn = argI(args, 1), xc = argI(args, 2), xh = argI(args, 3), xw = argI(args, 4);
-  const C = argI(args, 6), H = argI(args, 7), W = argI(args, 8);
-  const kh = argI(args, 9), kw = argI(args, 10), sh = argI(args, 11), sw = argI(args, 12);
-  const ph = argI(args, 13), pw = argI(args, 14), dh = argI(args, 15), dw = argI(args, 16);
-  const oh = argI(args, 17), ow = argI(args, 18);
-  const y = <usize>argI(args, 20), nbMax = argI(args, 21), w = <usize>argI(args, 22), O = argI(args, 23), bias = <usize>argI(args, 24);
-  const L = oh * ow, K = C * kh * kw;
+  const a = changetype<Conv>(args);
+  const y = <usize>a.out, nbMax = a.per, w = <usize>argI(args, 22), O = argI(args, 23), bias = <usize>argI(args, 24);
+  const L = a.oh * a.ow, K = a.C * a.kh * a.kw;
   const blocks = (L + nbMax - 1) / nbMax;
   const n = chunk / blocks, j0 = (chunk - n * blocks) * nbMax, j1 = min(L, j0 + nbMax), nb = j1 - j0;
   const work = <usize>argI(args, 25) + <usize>tid * <usize>argI(args, 26);
   const cols = <usize>argI(args, 27) + <usize>tid * <usize>argI(args, 28);
-  im2colBlock(x, xn, xc, xh, xw, n, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, ow, j0, j1, cols);
+  im2colBlock(a, n, 0, a.C, 0, j0, j1, cols);
   const yn = y + ((<usize>n * <usize>O * <usize>L + <usize>j0) << 2);
   const ldc = <usize>L << 2;
   gemmBlock(w, K, 1, cols, nb, 1, yn, ldc, 0, O, 0, nb, K, work, 0, false);
@@ -225,20 +192,15 @@ export function convForward(args: usize, chunk: i32, tid: i32): void {
  * 25 GEMM scratch base, 26 its stride, 27 column scratch base, 28 its stride.
  */
 export function convWeightGrad(args: usize, chunk: i32, tid: i32): void {
-  const x = <usize>argI(args, 0);
-  const xn = argI(args, 1), xc = argI(args, 2), xh = argI(args, 3), xw = argI(args, 4);
-  const C = argI(args, 6), H = argI(args, 7), W = argI(args, 8);
-  const kh = argI(args, 9), kw = argI(args, 10), sh = argI(args, 11), sw = argI(args, 12);
-  const ph = argI(args, 13), pw = argI(args, 14), dh = argI(args, 15), dw = argI(args, 16);
-  const oh = argI(args, 17), ow = argI(args, 18);
-  const out = <usize>argI(args, 20), nbMax = argI(args, 21), g = <usize>argI(args, 22), O = argI(args, 23);
-  const L = oh * ow, K = C * kh * kw, n = chunk;
+  const a = changetype<Conv>(args);
+  const out = <usize>a.out, nbMax = a.per, g = <usize>argI(args, 22), O = argI(args, 23);
+  const L = a.oh * a.ow, K = a.C * a.kh * a.kw, n = chunk;
   const work = <usize>argI(args, 25) + <usize>tid * <usize>argI(args, 26);
   const cols = <usize>argI(args, 27) + <usize>tid * <usize>argI(args, 28);
   const dwn = out + ((<usize>n * <usize>O * <usize>K) << 2), gn = g + ((<usize>n * <usize>O * <usize>L) << 2);
   for (let j0 = 0; j0 < L; j0 += nbMax) {
     const j1 = min(L, j0 + nbMax), nb = j1 - j0;
-    im2colBlock(x, xn, xc, xh, xw, n, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, ow, j0, j1, cols);
+    im2colBlock(a, n, 0, a.C, 0, j0, j1, cols);
     // [O, nb] · [nb, K]: A = g's block (row stride L), B = the block's columns transposed (unit row stride)
     gemmBlock(gn + (<usize>j0 << 2), L, 1, cols, 1, nb, dwn, <usize>K << 2, 0, O, 0, K, nb, work, 0, j0 > 0);
   }
