@@ -401,15 +401,17 @@ test('the fused conv2d forward (columns a block at a time, bias in place) equals
       // the weight gradient (conv2dWeightGrad: columns a block at a time, summed over images) and the bias gradient
       const gyv = normals(sizeOf(scope(() => F.conv2d(place(xv, c.x, 'float32', cpu, 'contig'), place(wv, c.w, 'float32', cpu, 'contig'), null, c).shape)));
       const grads = (be: Backend, abs = false) => {
-        const x = place(xv, c.x, 'float32', be, layout), w = place(wv, c.w, 'float32', be, 'contig').requiresGrad_(), b = tensor(bv, { backend: be }).requiresGrad_();
+        const x = place(xv, c.x, 'float32', be, layout), w = place(wv, c.w, 'float32', be, 'contig'), b = tensor(bv, { backend: be });
         const gy = place(gyv, F.conv2d(x, w, null, c).shape, 'float32', be, 'contig');
-        const [gw, gb] = grad((ww: Tensor, bb: Tensor) => F.conv2d(abs ? x.abs() : x, ww, bb, c).mul(abs ? gy.abs() : gy).sum())(w, b) as Tensor[];
-        return [gw!, gb!];
+        const [gx, gw, gb] = grad((xx: Tensor, ww: Tensor, bb: Tensor) => F.conv2d(abs ? xx.abs() : xx, abs ? ww.abs() : ww, bb, c).mul(abs ? gy.abs() : gy).sum())(x, w, b) as Tensor[];
+        return [gw!, gb!, gx!];
       };
       const L = gyv.length / (c.x[0]! * c.w[0]!);
-      const gwBound = scope(() => Float64Array.from(grads(cpu, true)[0]!.dataSync(), (v) => c.x[0]! * L * 2 ** -23 * v * 2 + 1e-30));
-      same(`fused conv2d weight gradient ${tag}`, (be) => grads(be)[0]!, { bound: gwBound });
+      const [gwAbs, , gxAbs] = scope(() => grads(cpu, true).map((t) => t.dataSync()));
+      same(`fused conv2d weight gradient ${tag}`, (be) => grads(be)[0]!, { bound: Float64Array.from(gwAbs!, (v) => 2 * c.x[0]! * L * 2 ** -23 * Math.abs(v) + 1e-30) });
       same(`fused conv2d bias gradient ${tag}`, (be) => grads(be)[1]!, (ref) => ({ bound: Float64Array.from(ref.dataSync(), () => 1e-3) }));
+      // the input gradient (col2im of Wᵀ·g): sums of O·kh·kw terms
+      same(`fused conv2d input gradient ${tag}`, (be) => grads(be)[2]!, { bound: Float64Array.from(gxAbs!, (v) => 2 * c.w[0]! * c.w[2]! * c.w[3]! * 2 ** -23 * Math.abs(v) + 1e-30) });
     }
   }
 });
