@@ -567,7 +567,7 @@ export class WasmBackend implements Backend {
       Q = B.cs === 1 ? B : copy(bv, false);
       const rows = Math.max(1, Math.floor(CHUNK / N)), per = Math.ceil(M / rows);
       [kernel, chunks] = ['gemmSmallK', batch * per];
-      words = (offs) => [P.ptr, P.rs, P.cs, Q.ptr, Q.rs, out, M, N, K, offs, offs + 4 * batch, per, rows, bias];
+      words = (offs) => thinWords(P.ptr, P.rs, P.cs, Q.ptr, Q.rs, 1, out, N, 1, M, N, K, offs, batch, per, rows, M * N, bias);
     } else {
       // out[v, s] over a long dimension v and a thin one s; V × S is M × N (ov = N, os = 1) or N × M (ov = 1, os = N)
       let V: number, S: number, ov: number, os: number, thinV: boolean, pStride: number, qk: number, qs: number;
@@ -594,7 +594,7 @@ export class WasmBackend implements Backend {
       const vch = thinV ? 16 * Math.max(1, Math.floor(THIN_WORK / (16 * work))) : Math.max(1, Math.floor(THIN_WORK / work));
       const per = Math.ceil(V / vch);
       [kernel, chunks] = [thinV ? 'gemmThinV' : 'gemmThinK', batch * per];
-      words = (offs) => [P.ptr, pStride, Q.ptr, thinV ? qk : qs, thinV ? qs : 0, out, ov, os, V, S, K, offs, offs + 4 * batch, per, vch, M * N];
+      words = (offs) => thinWords(P.ptr, pStride, 0, Q.ptr, thinV ? qk : qs, thinV ? qs : 0, out, ov, os, V, S, K, offs, batch, per, vch, M * N, 0);
     }
     const offs = this.offsets(P, Q, batch);
     this.run(kernel, words(offs.ptr), chunks);
@@ -703,6 +703,11 @@ export class WasmBackend implements Backend {
     this.typed(b).set(res);
     return b;
   }
+}
+
+/** The argument words of the thin kernels (assembly/thin.ts, `Thin`): P's and Q's offset arrays lie at offs and offs + 4·batch. */
+function thinWords(p: number, pa: number, pb: number, q: number, qa: number, qb: number, out: number, ov: number, os: number, V: number, S: number, K: number, offs: number, batch: number, per: number, vch: number, outBatch: number, bias: number): number[] {
+  return [p, pa, pb, q, qa, qb, out, ov, os, V, S, K, offs, offs + 4 * batch, per, vch, outBatch, bias];
 }
 
 /** One operand of a matmul: its last two strides and each batch's element offset (`tmp`: a copy to free). */

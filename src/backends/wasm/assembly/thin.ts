@@ -11,36 +11,48 @@
 //   gemmThinK   out[v, s] = Σₖ P[v, k]·Q[s, k] for s < S ≤ 4, with P and Q contiguous along k:
 //               one row of P at a time, dot products with the S rows of Q (in L1).
 //
-// A chunk is (batch t, a range of v or rows); batch t's operands start at element offsets read
-// from the host's offset arrays, so broadcast and strided batches cost nothing to set up.
-import { argI } from './common';
+// All three take one argument layout (`Thin`). A chunk is (batch t, a range of v or rows); batch
+// t's operands start at element offsets read from the host's offset arrays, so broadcast and
+// strided batches cost nothing to set up.
 import { madd } from './vmath';
 
 @inline function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-/** Element offset of batch t's matrix from the offsets array at word `w`, in bytes from `base`. */
-@inline function batchPtr(args: usize, base: i32, w: i32, t: i32): usize {
-  return <usize>argI(args, base) + (<usize>load<i32>(<usize>argI(args, w) + (<usize>t << 2)) << 2);
+/**
+ * The argument words of all three kernels, read in place: 0 P, 1 and 2 P's strides (a, b), 3 Q,
+ * 4 and 5 Q's strides (a, b), 6 out, 7 out's stride along v, 8 along s, 9 V, 10 S, 11 K, 12 P's
+ * batch offsets (elements, pointer), 13 Q's, 14 chunks per batch, 15 v per chunk, 16 out's batch
+ * stride, 17 bias (0 for none). Each kernel says what its strides a and b are.
+ */
+@unmanaged class Thin {
+  p: i32; pa: i32; pb: i32; q: i32; qa: i32; qb: i32;
+  out: i32; ov: i32; os: i32; V: i32; S: i32; K: i32;
+  pOffs: i32; qOffs: i32; per: i32; vch: i32; outBatch: i32; bias: i32;
+}
+
+/** Batch t's P, Q and out (byte addresses): P and Q from their offset arrays, out contiguous by batch. */
+@inline function pOf(a: Thin, t: i32): usize {
+  return <usize>a.p + (<usize>load<i32>(<usize>a.pOffs + (<usize>t << 2)) << 2);
+}
+@inline function qOf(a: Thin, t: i32): usize {
+  return <usize>a.q + (<usize>load<i32>(<usize>a.qOffs + (<usize>t << 2)) << 2);
+}
+@inline function outOf(a: Thin, t: i32): usize {
+  return <usize>a.out + ((<usize>t * <usize>a.outBatch) << 2);
 }
 
 /**
- * C[M, N] = A[M, K]·B[K, N] for K ≤ 4. Arguments: 0 A, 1 A row stride, 2 A col stride, 3 B (unit
- * column stride), 4 B row stride, 5 C (contiguous [batch, M, N]), 6 M, 7 N, 8 K, 9 A batch
- * offsets, 10 B batch offsets, 11 row chunks per batch, 12 rows per chunk, 13 bias (N floats
- * added to every row; 0 for none).
+ * C[M, N] = A[M, K]·B[K, N] (+ bias[j]) for K ≤ 4: V = M rows, S = N, P = A (strides a, b: row,
+ * column), Q = B (stride a: row; unit column stride), out = C with ov = N; v per chunk are rows.
  */
 export function gemmSmallK(args: usize, chunk: i32, tid: i32): void {
-  const M = argI(args, 6), N = argI(args, 7), K = argI(args, 8);
-  const per = argI(args, 11), rows = argI(args, 12);
-  const t = chunk / per, r0 = (chunk - t * per) * rows, r1 = min(M, r0 + rows);
-  const A = batchPtr(args, 0, 9, t), B = batchPtr(args, 3, 10, t);
-  const ars = <usize>argI(args, 1) << 2, acs = <usize>argI(args, 2) << 2, brs = <usize>argI(args, 4) << 2;
-  const C = <usize>argI(args, 5) + ((<usize>t * <usize>M * <usize>N) << 2);
-  const bias = <usize>argI(args, 13);
+  const a = changetype<Thin>(args), t = chunk / a.per, r0 = (chunk % a.per) * a.vch, r1 = min(a.V, r0 + a.vch);
+  const A = pOf(a, t), B = qOf(a, t), C = outOf(a, t);
+  const N = a.S, K = a.K, ars = <usize>a.pa << 2, acs = <usize>a.pb << 2, brs = <usize>a.qa << 2, bias = <usize>a.bias;
   for (let i = r0; i < r1; i++) {
-    const a = A + <usize>i * ars, c = C + ((<usize>i * <usize>N) << 2);
+    const ai = A + <usize>i * ars, c = C + ((<usize>i * <usize>N) << 2);
     let j = 0;
     for (; j + 8 <= N; j += 8) {
       const o = <usize>j << 2;
@@ -50,7 +62,7 @@ export function gemmSmallK(args: usize, chunk: i32, tid: i32): void {
         c1 = v128.load(bias + o, 16);
       }
       for (let k = 0; k < K; k++) {
-        const x = v128.load32_splat(a + <usize>k * acs), b = B + <usize>k * brs + o;
+        const x = v128.load32_splat(ai + <usize>k * acs), b = B + <usize>k * brs + o;
         c0 = madd(x, v128.load(b), c0);
         c1 = madd(x, v128.load(b, 16), c1);
       }
@@ -59,7 +71,7 @@ export function gemmSmallK(args: usize, chunk: i32, tid: i32): void {
     }
     for (; j < N; j++) {
       let s: f32 = bias ? load<f32>(bias + (<usize>j << 2)) : 0;
-      for (let k = 0; k < K; k++) s += load<f32>(a + <usize>k * acs) * load<f32>(B + <usize>k * brs + (<usize>j << 2));
+      for (let k = 0; k < K; k++) s += load<f32>(ai + <usize>k * acs) * load<f32>(B + <usize>k * brs + (<usize>j << 2));
       store<f32>(c + (<usize>j << 2), s);
     }
   }
@@ -101,19 +113,13 @@ export function gemmSmallK(args: usize, chunk: i32, tid: i32): void {
 }
 
 /**
- * out[v, s] = Σₖ P[v, k]·Q[k, s], P with unit stride along v. Arguments: 0 P, 1 P stride along k,
- * 2 Q, 3 Q stride along k, 4 Q stride along s, 5 out (batch t at t·M·N), 6 out stride along v,
- * 7 out stride along s, 8 V, 9 S, 10 K, 11 P batch offsets, 12 Q batch offsets, 13 chunks per
- * batch, 14 v per chunk (a multiple of 16), 15 M·N (the output's batch stride).
+ * out[v, s] = Σₖ P[v, k]·Q[k, s], P with unit stride along v: P's stride a is along k, Q's
+ * strides a and b along k and s; v per chunk is a multiple of 16.
  */
 export function gemmThinV(args: usize, chunk: i32, tid: i32): void {
-  const V = argI(args, 8), S = argI(args, 9), K = argI(args, 10);
-  const per = argI(args, 13), vch = argI(args, 14);
-  const t = chunk / per, v0 = (chunk - t * per) * vch, v1 = min(V, v0 + vch);
-  const P = batchPtr(args, 0, 11, t), Q = batchPtr(args, 2, 12, t);
-  const pk = <usize>argI(args, 1) << 2, qk = <usize>argI(args, 3) << 2, qs = <usize>argI(args, 4) << 2;
-  const O = <usize>argI(args, 5) + ((<usize>t * <usize>argI(args, 15)) << 2);
-  const ov = <usize>argI(args, 6) << 2, os = <usize>argI(args, 7) << 2;
+  const a = changetype<Thin>(args), t = chunk / a.per, v0 = (chunk % a.per) * a.vch, v1 = min(a.V, v0 + a.vch);
+  const P = pOf(a, t), Q = qOf(a, t), O = outOf(a, t);
+  const S = a.S, K = a.K, pk = <usize>a.pa << 2, qk = <usize>a.qa << 2, qs = <usize>a.qb << 2, ov = <usize>a.ov << 2, os = <usize>a.os << 2;
   let v = v0;
   for (; v + 16 <= v1; v += 16) {
     const p = P + (<usize>v << 2), o = O + <usize>v * ov;
@@ -150,19 +156,13 @@ export function gemmThinV(args: usize, chunk: i32, tid: i32): void {
 }
 
 /**
- * out[v, s] = Σₖ P[v, k]·Q[s, k], P and Q with unit stride along k. Arguments: 0 P, 1 P stride
- * along v, 2 Q, 3 Q stride along s, 4 unused, 5 out, 6 out stride along v, 7 out stride along s,
- * 8 V, 9 S, 10 K, 11 P batch offsets, 12 Q batch offsets, 13 chunks per batch, 14 v per chunk,
- * 15 M·N.
+ * out[v, s] = Σₖ P[v, k]·Q[s, k], P and Q with unit stride along k: P's stride a is along v,
+ * Q's stride a along s.
  */
 export function gemmThinK(args: usize, chunk: i32, tid: i32): void {
-  const V = argI(args, 8), S = argI(args, 9), K = argI(args, 10);
-  const per = argI(args, 13), vch = argI(args, 14);
-  const t = chunk / per, v0 = (chunk - t * per) * vch, v1 = min(V, v0 + vch);
-  const P = batchPtr(args, 0, 11, t), Q = batchPtr(args, 2, 12, t);
-  const pv = <usize>argI(args, 1) << 2, qs = <usize>argI(args, 3) << 2;
-  const O = <usize>argI(args, 5) + ((<usize>t * <usize>argI(args, 15)) << 2);
-  const ov = <usize>argI(args, 6) << 2, os = <usize>argI(args, 7) << 2;
+  const a = changetype<Thin>(args), t = chunk / a.per, v0 = (chunk % a.per) * a.vch, v1 = min(a.V, v0 + a.vch);
+  const P = pOf(a, t), Q = qOf(a, t), O = outOf(a, t);
+  const S = a.S, K = a.K, pv = <usize>a.pa << 2, qs = <usize>a.qa << 2, ov = <usize>a.ov << 2, os = <usize>a.os << 2;
   for (let v = v0; v < v1; v++) {
     const p = P + <usize>v * pv, o = O + <usize>v * ov;
     for (let s = 0; s < S; s++) store<f32>(o + <usize>s * os, dot(p, Q + <usize>s * qs, K));
