@@ -11,7 +11,7 @@ import { maxAbsDiff } from './gradcheck.ts';
 const F = nn.functional;
 
 // [rows, in, out]: packed GEMM with tile edges, K > 256 (several blocks of K), and the thin routes
-const SHAPES: [number, number, number][] = [[5, 7, 9], [33, 300, 17], [64, 256, 256], [200, 3, 64], [300, 64, 2], [1, 5, 3], [2, 1, 1], [0, 4, 3]];
+const SHAPES: [number, number, number][] = [[5, 7, 9], [33, 300, 17], [64, 256, 256], [167, 20, 24], [200, 3, 64], [300, 64, 2], [1, 5, 3], [2, 1, 1], [0, 4, 3]];
 
 test('linear with a bias: the kernel adds the bias (a custom node), and the result is x·Wᵀ + b in float64', () => {
   const rng = new Generator(1);

@@ -32,8 +32,9 @@ const THIN_WORK = 131072;
 /** Floats of one thread's column block in the fused convolution (256 KiB, within a core's L2). */
 const CONV_COLS = 65536;
 const HEAVY = new Set<UnaryOp>(['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'silu', 'siluGrad']);
-// gemm blocking (assembly/gemm.ts)
-const MR = 4, NR = 8, KC = 256, MC = 128, NC = 1024;
+// gemm blocking (assembly/gemm.ts; checkBuild compares it with the module's)
+export const GEMM_BLOCKING = { MR: 5, NR: 8, KC: 256, MC: 160, NC: 1024 } as const;
+const { MR, NR, KC, MC, NC } = GEMM_BLOCKING;
 const GEMM_SCRATCH = (MC * KC + KC * NC + MR * NR) * 4;
 const COLS_BLOCK = 512;
 
@@ -760,6 +761,11 @@ function checkBuild(exports: Record<string, unknown>): void {
   const want = UNARY_OPS.length * 256 + BINARY_OPS.length;
   if (tables !== want) {
     throw new Error(`wasm backend: ${stale} (it knows ${tables >> 8} unary and ${tables & 255} binary ops, the host ${UNARY_OPS.length} and ${BINARY_OPS.length})`);
+  }
+  const blocking = exports.gemmBlocking as ((i: number) => number) | undefined;
+  const theirs = blocking ? [0, 1, 2, 3, 4].map((i) => blocking(i)) : [];
+  if (theirs.join() !== [MR, NR, KC, MC, NC].join()) {
+    throw new Error(`wasm backend: ${stale} (its GEMM blocking MR, NR, KC, MC, NC is ${theirs.join(', ') || 'unknown'}, the host's ${[MR, NR, KC, MC, NC].join(', ')})`);
   }
 }
 

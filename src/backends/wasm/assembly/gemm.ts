@@ -1,17 +1,30 @@
 // Single-precision GEMM: C[M, N] = A[M, K] · B[K, N] for strided A and B (any transposition),
 // in the manner of BLIS (Van Zee & van de Geijn 2015): blocks of A and B are packed into
-// contiguous panels, and a register-blocked 4×8 micro-kernel (eight f32x4 accumulators, which
-// fit V8's fifteen allocatable XMM registers with room for the operands) runs over them.
+// contiguous panels, and a register-blocked micro-kernel runs over them.
+//
+// The micro-tile is 5×8: ten f32x4 accumulators, two of B, one vector of four A values broadcast
+// lane by lane (i32x4.shuffle, which TurboFan places next to its two multiply-adds, so one
+// register serves all four) and the fifth A value loaded as a splat: fifteen registers, the XMM
+// registers V8 allocates. Ten multiply-adds per k step against eight for 4×8 amortise the loop's
+// loads, address arithmetic and interrupt check, which kept 4×8 at about 88% of the SIMD128 FMA
+// limit on one core; 5×8 runs at about 96% (6×8 or 4×12 need more registers and spill). A
+// block's last panel, when it has fewer than five rows, is packed four wide and runs on a 4×8
+// kernel, so M = 4, 8, 64 … cost no padding.
 import { madd } from './vmath';
 import { argI } from './common';
 
-export const MR = 4;
+export const MR = 5;
 export const NR = 8;
 export const KC = 256;
-export const MC = 128;
+export const MC = 160;
 export const NC = 1024;
 /** Bytes of per-thread scratch the host must provide: packed A block, packed B block, an edge tile. */
 export const SCRATCH_BYTES: i32 = (MC * KC + KC * NC + MR * NR) * 4;
+
+/** The blocking this build was compiled with, for the host to check: [MR, NR, KC, MC, NC][i]. */
+export function gemmBlocking(i: i32): i32 {
+  return i == 0 ? MR : i == 1 ? NR : i == 2 ? KC : i == 3 ? MC : NC;
+}
 
 // ----- packing -----------------------------------------------------------------------------------
 
@@ -26,36 +39,63 @@ export const SCRATCH_BYTES: i32 = (MC * KC + KC * NC + MR * NR) * 4;
   v128.store(dst + 3 * step, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
 }
 
-/** Pack an mc×kc block of A (element strides rs, cs; a at its first element) into MR-row panels [kc][MR]. */
+/**
+ * Pack an mc×kc block of A (element strides rs, cs; a at its first element) into row panels:
+ * full panels of MR rows as [kc][MR], and the last panel, when it has fewer rows (at most four),
+ * as [kc][4], zero-padded.
+ */
 function packA(a: usize, rs: i32, cs: i32, mc: i32, kc: i32, dst: usize): void {
   const rsb = <usize>rs << 2, csb = <usize>cs << 2;
   for (let ip = 0; ip < mc; ip += MR) {
     const rows = min(MR, mc - ip);
     const src = a + <usize>ip * rsb;
     if (rows == MR && cs == 1) {
+      const p4 = src + 4 * rsb;
       let k = 0;
       for (; k + 4 <= kc; k += 4) {
+        const p = src + (<usize>k << 2), d = dst + <usize>k * (MR << 2);
+        transpose4(v128.load(p), v128.load(p + rsb), v128.load(p + 2 * rsb), v128.load(p + 3 * rsb), d, MR << 2);
+        const r4 = v128.load(p4 + (<usize>k << 2));
+        v128.store32_lane(d, r4, 0, 16);
+        v128.store32_lane(d, r4, 1, 36);
+        v128.store32_lane(d, r4, 2, 56);
+        v128.store32_lane(d, r4, 3, 76);
+      }
+      for (; k < kc; k++) {
+        const p = src + (<usize>k << 2), d = dst + <usize>k * (MR << 2);
+        for (let i = 0; i < MR; i++) store<f32>(d + (<usize>i << 2), load<f32>(p + <usize>i * rsb));
+      }
+      dst += <usize>kc * (MR << 2);
+    } else if (rows == MR && rs == 1) {
+      for (let k = 0; k < kc; k++) {
+        const p = src + <usize>k * csb, d = dst + <usize>k * (MR << 2);
+        v128.store(d, v128.load(p));
+        store<f32>(d, load<f32>(p, 16), 16);
+      }
+      dst += <usize>kc * (MR << 2);
+    } else if (rows == 4 && cs == 1) {
+      for (let k = 0; k + 4 <= kc; k += 4) {
         const p = src + (<usize>k << 2);
         transpose4(v128.load(p), v128.load(p + rsb), v128.load(p + 2 * rsb), v128.load(p + 3 * rsb), dst + (<usize>k << 4), 16);
       }
-      for (; k < kc; k++) {
+      for (let k = kc & ~3; k < kc; k++) {
         const p = src + (<usize>k << 2), d = dst + (<usize>k << 4);
-        store<f32>(d, load<f32>(p));
-        store<f32>(d, load<f32>(p + rsb), 4);
-        store<f32>(d, load<f32>(p + 2 * rsb), 8);
-        store<f32>(d, load<f32>(p + 3 * rsb), 12);
+        for (let i = 0; i < 4; i++) store<f32>(d + (<usize>i << 2), load<f32>(p + <usize>i * rsb));
       }
-    } else if (rows == MR && rs == 1) {
+      dst += <usize>kc << 4;
+    } else if (rows == 4 && rs == 1) {
       for (let k = 0; k < kc; k++) v128.store(dst + (<usize>k << 4), v128.load(src + <usize>k * csb));
+      dst += <usize>kc << 4;
     } else {
+      const w = rows == MR ? MR : 4;
       for (let k = 0; k < kc; k++) {
-        const d = dst + (<usize>k << 4);
-        for (let i = 0; i < MR; i++) {
+        const d = dst + <usize>k * (<usize>w << 2);
+        for (let i = 0; i < w; i++) {
           store<f32>(d + (<usize>i << 2), i < rows ? load<f32>(src + <usize>i * rsb + <usize>k * csb) : 0);
         }
       }
+      dst += <usize>kc * (<usize>w << 2);
     }
-    dst += <usize>kc * (MR << 2);
   }
 }
 
@@ -95,27 +135,64 @@ function packB(b: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize): void {
   }
 }
 
-// ----- micro-kernel ------------------------------------------------------------------------------
+// ----- micro-kernels -----------------------------------------------------------------------------
 
 /**
- * C[4×8] (row stride ldc bytes) = or += packed A panel · packed B panel over kc; when it is not
- * accumulating and `bias` is not 0, the eight floats at `bias` are added to every row.
+ * C[5×8] (row stride ldc bytes) = or += packed A panel [kc][5] · packed B panel [kc][8]; when it
+ * is not accumulating and `bias` is not 0, the eight floats at `bias` are added to every row.
  */
-function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: bool, bias: usize): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  for (let k = 0; k < kc; k++) {
+function micro5(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: bool, bias: usize): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+  const end = ap + <usize>kc * (MR << 2);
+  while (ap < end) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    let a = v128.load32_splat(ap);
-    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-    a = v128.load32_splat(ap, 4);
-    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-    a = v128.load32_splat(ap, 8);
-    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-    a = v128.load32_splat(ap, 12);
-    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-    ap += 16;
-    bp += 32;
+    const a = v128.load(ap);
+    let s = i32x4.shuffle(a, a, 0, 0, 0, 0);
+    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
+    s = i32x4.shuffle(a, a, 1, 1, 1, 1);
+    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
+    s = i32x4.shuffle(a, a, 2, 2, 2, 2);
+    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
+    s = i32x4.shuffle(a, a, 3, 3, 3, 3);
+    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
+    s = v128.load32_splat(ap, 16);
+    c40 = madd(s, b0, c40); c41 = madd(s, b1, c41);
+    ap += MR << 2;
+    bp += NR << 2;
   }
+  const c4 = c + 4 * ldc;
+  if (accumulate) {
+    c40 = f32x4.add(c40, v128.load(c4)); c41 = f32x4.add(c41, v128.load(c4, 16));
+  } else if (bias) {
+    c40 = f32x4.add(c40, v128.load(bias)); c41 = f32x4.add(c41, v128.load(bias, 16));
+  }
+  v128.store(c4, c40); v128.store(c4, c41, 16);
+  finish4(c, ldc, accumulate, bias, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+/** C[4×8] = or += packed A panel [kc][4] · packed B panel [kc][8] (a block's last, short panel). */
+function micro4(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: bool, bias: usize): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const end = ap + (<usize>kc << 4);
+  while (ap < end) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const a = v128.load(ap);
+    let s = i32x4.shuffle(a, a, 0, 0, 0, 0);
+    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
+    s = i32x4.shuffle(a, a, 1, 1, 1, 1);
+    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
+    s = i32x4.shuffle(a, a, 2, 2, 2, 2);
+    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
+    s = i32x4.shuffle(a, a, 3, 3, 3, 3);
+    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
+    ap += 16;
+    bp += NR << 2;
+  }
+  finish4(c, ldc, accumulate, bias, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+/** Rows 0–3 of a tile: add C (accumulating) or the bias, and store. */
+@inline function finish4(c: usize, ldc: usize, accumulate: bool, bias: usize, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128): void {
   if (accumulate) {
     c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
     c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
@@ -165,7 +242,7 @@ export function gemm(args: usize, chunk: i32, tid: i32): void {
  * C[i0:i1, j0:j1] = A[i0:i1, :]·B[:, j0:j1] (+ bias[j] when `bias` is not 0), or += with
  * `accumulate`; A and B with element strides (ars, acs), (brs, bcs), C with row stride ldc bytes.
  * The BLIS loops: column blocks of NC, K blocks of KC (B packed), row blocks of MC (A packed),
- * 4×8 micro-tiles. `work` is this thread's scratch (SCRATCH_BYTES).
+ * 5×8 micro-tiles (4×8 for a short last panel). `work` is this thread's scratch (SCRATCH_BYTES).
  */
 export function gemmBlock(A: usize, ars: i32, acs: i32, B: usize, brs: i32, bcs: i32, C: usize, ldc: usize, i0: i32, i1: i32, j0: i32, j1: i32, K: i32, work: usize, bias: usize, accumulate: bool): void {
   const Ap = work, Bp = work + <usize>(MC * KC * 4), tile = Bp + <usize>(KC * NC * 4);
@@ -195,10 +272,13 @@ export function gemmBlock(A: usize, ars: i32, acs: i32, B: usize, brs: i32, bcs:
             const ap = Ap + <usize>ir * <usize>kc * 4;
             const cp = C + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
             const bj = bias ? bias + (<usize>(jc + jr) << 2) : 0;
-            if (rows == MR && cols == NR) {
-              micro(kc, ap, bp, cp, ldc, acc, bj);
+            const full = rows == MR || rows == 4;
+            if (full && cols == NR) {
+              if (rows == MR) micro5(kc, ap, bp, cp, ldc, acc, bj);
+              else micro4(kc, ap, bp, cp, ldc, acc, bj);
             } else {
-              micro(kc, ap, bp, tile, NR * 4, false, 0);
+              if (rows == MR) micro5(kc, ap, bp, tile, NR * 4, false, 0);
+              else micro4(kc, ap, bp, tile, NR * 4, false, 0);
               for (let i = 0; i < rows; i++) {
                 for (let j = 0; j < cols; j++) {
                   const d = cp + <usize>i * ldc + (<usize>j << 2);

@@ -1,7 +1,7 @@
 // Entry point of the kernel module: every export is a kernel with the signature (args, chunk, tid).
 export { ew } from './elementwise';
 export { reduce, argReduce, cumsum } from './reduce';
-export { gemm } from './gemm';
+export { gemm, gemmBlocking } from './gemm';
 export { gemmSmallK, gemmThinV, gemmThinK } from './thin';
 export { im2col, col2im, convForward, convWeightGrad } from './conv';
 export { adam } from './optim';
