@@ -12,7 +12,7 @@ import { type Tensor, Generator, tensor, randn, scope, noGrad, memory, getBacken
 import { getBackendByName } from '../src/core/backend.ts';
 import type { WasmBackend } from '../src/backends/wasm/index.ts';
 import { Heap, HEAP_BASE } from '../src/backends/wasm/runtime.ts';
-import { GEMM_BLOCKING, gemmSplit } from '../src/backends/wasm/backend.ts';
+import { GEMM_BLOCKING, gemmSplit, splitKPieces } from '../src/backends/wasm/backend.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -109,6 +109,8 @@ test('one thread and several give identical bits (chunks never split a reduction
       // the thin kernels: K ≤ 4, N ≤ 4 (A row- and column-major), M ≤ 4 (B row- and column-major)
       X.matmul(A.mT.slice(1, 0, 3)).matmul(A.slice(0, 0, 3)), X.matmul(B.slice(1, 0, 2)), X.mT.matmul(X.slice(1, 0, 3)),
       A.slice(0, 0, 3).matmul(X.mT), X.slice(0, 0, 2).matmul(X.mT),
+      // split-K (K long against M and N): the pieces are summed in a fixed order
+      X.reshape([4000, 100]).mT.matmul(X.reshape([4000, 100]).slice(1, 0, 30)),
     ].map((t) => Array.from(t.dataSync()));
   });
   const r1 = run(one), r3 = run(many);
@@ -129,7 +131,7 @@ test('a GEMM is cut into enough chunks for the threads, cut where it packs the f
     const label = `${M}×${N}×${K}, batch ${batch}, ${threads} threads: ${mch} rows × ${nch} cols`;
     assert.ok(mch === M || mch % MR === 0, `${label}: rows per chunk a multiple of the micro-tile`);
     assert.ok(nch === N || nch % NR === 0, `${label}: cols per chunk a multiple of the micro-tile`);
-    const want = 2 * M * N * K * batch > 4e6 ? Math.ceil((3 * threads) / batch) : 1;
+    const want = 2 * M * N * K * batch > 4e6 ? Math.ceil((6 * threads) / batch) : 1;
     // every cut with at least as many chunks (up to `want`) packs at least as many elements
     const chunks = Math.min(want, mChunks * nChunks);
     const cost = M * K * nChunks + K * N * mChunks;
@@ -143,8 +145,12 @@ test('a GEMM is cut into enough chunks for the threads, cut where it packs the f
     }
     if (want > 1 && Math.floor(M / 32) * Math.floor(N / 64) >= want) assert.ok(mChunks * nChunks >= want, `${label}: ${mChunks * nChunks} chunks, want ${want}`);
   }
+  // split-K only where K is long against M and N, in pieces fixed by the shape
+  assert.equal(splitKPieces(256, 256, 4096), 8);
+  assert.equal(splitKPieces(4096, 256, 256), 1);
+  assert.equal(splitKPieces(300, 20, 1500), 1);
   // the MLP's forward product cuts rows only: A is packed once
-  assert.deepEqual(gemmSplit(4096, 256, 256, 1, 2), [685, 256]);
+  assert.deepEqual(gemmSplit(4096, 256, 256, 1, 2), [345, 256]);
 });
 
 function node(args: string[], script: string) {

@@ -218,14 +218,19 @@ function micro4(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate:
  *   0 A, 1 A row stride, 2 A col stride, 3 B, 4 B row stride, 5 B col stride, 6 C, 7 M, 8 N, 9 K,
  *   10 batch offsets of A (i32 elements, pointer), 11 batch offsets of B, 12 row chunks per batch,
  *   13 col chunks per batch, 14 rows per chunk, 15 cols per chunk, 16 scratch base, 17 scratch stride,
- *   18 bias (N floats added to every row of C, with the first block of K; 0 for none).
- * A chunk is (batch t, row range, col range); C is contiguous [batch, M, N].
+ *   18 bias (N floats added to every row of C, with the first block of K; 0 for none),
+ *   19 K per piece (split-K; 0 for none), 20 the pieces' products (split-K).
+ * A chunk is (batch t, row range, col range); C is contiguous [batch, M, N]. Split-K (batch 1, one
+ * row and one col chunk, no bias): chunk p writes A[:, p·piece : (p+1)·piece]·B[p·piece : …, :] to
+ * the p-th [M, N] product after word 20, and the host sums the products in a fixed order, so the
+ * result does not depend on which thread ran which piece.
  */
 export function gemm(args: usize, chunk: i32, tid: i32): void {
   const M = argI(args, 7), N = argI(args, 8), K = argI(args, 9);
   const mChunks = argI(args, 12), nChunks = argI(args, 13);
+  const piece = argI(args, 19);
   const per = mChunks * nChunks;
-  const t = chunk / per, rem = chunk - t * per;
+  const t = piece > 0 ? 0 : chunk / per, rem = piece > 0 ? 0 : chunk - t * per;
   const mi = rem / nChunks, nj = rem - mi * nChunks;
   const mch = argI(args, 14), nch = argI(args, 15);
   const i0 = mi * mch, i1 = min(M, i0 + mch);
@@ -235,6 +240,12 @@ export function gemm(args: usize, chunk: i32, tid: i32): void {
   const B = <usize>argI(args, 3) + (<usize>load<i32>(<usize>argI(args, 11) + (<usize>t << 2)) << 2);
   const C = <usize>argI(args, 6) + ((<usize>t * <usize>M * <usize>N) << 2);
   const work = <usize>argI(args, 16) + <usize>tid * <usize>argI(args, 17);
+  if (piece > 0) {
+    const k0 = chunk * piece, kp = min(piece, K - k0);
+    const P = <usize>argI(args, 20) + <usize>chunk * ((<usize>M * <usize>N) << 2);
+    gemmBlock(A + ((<usize>k0 * acs) << 2), ars, acs, B + ((<usize>k0 * brs) << 2), brs, bcs, P, <usize>N << 2, 0, M, 0, N, kp, work, 0, false);
+    return;
+  }
   gemmBlock(A, ars, acs, B, brs, bcs, C, <usize>N << 2, i0, i1, j0, j1, K, work, <usize>argI(args, 18), false);
 }
 
