@@ -230,27 +230,44 @@ if (wanted) for (const w of wanted) if (!allPeers.some((p) => p.id === w)) throw
 log(`bench: ${spec.quick ? 'quick' : 'full'} run of ${only.join(', ')} on ${machine.cpu} (${cores} cores), load average ${machine.loadavgStart.join(' ')}`);
 if (machine.loadavgStart[0]! > 0.5 * cores) log(`bench: warning: the machine is busy (load average ${machine.loadavgStart[0]} on ${cores} cores); figures will be low and noisy`);
 
-let peak: PeakResult | { error: string };
-{
-  log('bench: SIMD128 limit …');
-  // Its own process: TurboFan code from the start (--no-liftoff), relaxed SIMD enabled on Node 20.
-  const r = await run(process.execPath, ['--no-liftoff', ...relaxedFlag, '--import', 'tsx', join(here, 'simd_peak.ts'), ...(spec.quick ? ['--seconds', '0.2', '--rounds', '2'] : [])], {}, 300_000);
+/** The SIMD128 limit (simd_peak.ts), in its own process: TurboFan code from the start (--no-liftoff), relaxed SIMD enabled on Node 20. */
+async function measurePeak(short: boolean): Promise<PeakResult | { error: string }> {
+  const r = await run(process.execPath, ['--no-liftoff', ...relaxedFlag, '--import', 'tsx', join(here, 'simd_peak.ts'), ...(short ? ['--seconds', '0.2', '--rounds', '2'] : [])], {}, 300_000);
   try {
-    peak = JSON.parse(r.stdout.trim().split('\n').pop()!) as PeakResult;
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as PeakResult;
   } catch {
-    peak = { error: `simd_peak failed: ${r.stderr.trim().split('\n').pop()}` };
+    return { error: `simd_peak failed: ${r.stderr.trim().split('\n').pop()}` };
   }
 }
 
+/** The limit a peak measurement gives: the fused multiply-add where the CPU runs it, else mul+add. */
+const limitOf = (p: PeakResult | { error: string }): number | undefined =>
+  isFailure(p) ? undefined : Math.max(p.mulAdd.all, isFailure(p.relaxedMadd) ? 0 : p.relaxedMadd.all);
+
+log('bench: SIMD128 limit …');
+const peak = await measurePeak(spec.quick);
+
 // With --rounds R, every peer runs R times, the peers interleaved (A B C, A B C, …), so that a slow
 // spell of a shared machine falls on all of them; each figure is then the median over the rounds.
+// On a shared machine the speed a core delivers drifts by a quarter from one minute to the next, so
+// with several rounds the limit is measured again just before genlab's wasm backend runs, and its
+// GEMM is also given as a fraction of that limit, round by round.
 const byRound: PeerResult[][] = [];
+const roundLimits: (number | undefined)[] = [];
 for (let r = 0; r < rounds; r++) {
   if (rounds > 1) log(`bench: round ${r + 1} of ${rounds}`);
   const row: PeerResult[] = [];
-  for (const p of peers) row.push(await runPeer(p));
+  for (const p of peers) {
+    if (rounds > 1 && p.id === 'genlab-wasm' && only.includes('gemm')) roundLimits[r] = limitOf(await measurePeak(true));
+    row.push(await runPeer(p));
+  }
   byRound.push(row);
 }
+/** genlab's SGEMM N=1024 over the limit measured just before it, per round (where both were measured). */
+const gemmFractions = byRound.flatMap((row, r) => {
+  const g = row.find((x) => x.id === 'genlab-wasm')?.gemm?.[1024];
+  return g && !isFailure(g) && roundLimits[r] ? [g.gflops / roundLimits[r]!] : [];
+});
 const results: PeerResult[] = peers.map((_, i) => medianOfRounds(byRound.map((row) => row[i]!)));
 machine.loadavgEnd = round2(loadavg());
 
@@ -328,9 +345,9 @@ agree(unets.flatMap(([id, u]) => (ok(u.sample) ? [[id, u.sample.probe] as const]
 // ----- tables --------------------------------------------------------------------------------
 
 const peakAll = isFailure(peak) ? undefined : peak;
-const relaxedAll = peakAll && !isFailure(peakAll.relaxedMadd) ? peakAll.relaxedMadd.all : undefined;
-/** The SIMD128 limit the GEMM fractions refer to: the fused multiply-add where the CPU runs it, else mul+add. */
-const limit = peakAll ? Math.max(peakAll.mulAdd.all, relaxedAll ?? 0) : undefined;
+/** The SIMD128 limit the GEMM fractions of the table refer to. */
+const limit = limitOf(peak);
+const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1]!;
 
 const notes: string[] = [];
 const note = (text: string) => {
@@ -393,6 +410,9 @@ if (peakAll) {
   out.push(`SIMD128 limit, f32x4 loop on ${peakAll.threads} threads, GFLOP/s: mul+add ${fig(peakAll.mulAdd)}, ${rm}.`);
   out.push(`GEMM % below are of ${fmt(limit!)}, measured under the same load; an idle machine would give about ${fmt(Math.max(peakAll.mulAdd.perCore, isFailure(peakAll.relaxedMadd) ? 0 : peakAll.relaxedMadd.perCore) * peakAll.threads)}.`);
 } else out.push(`SIMD128 limit: n/a (${isFailure(peak) ? peak.error : ''})`);
+if (gemmFractions.length) {
+  out.push(`Measured again before genlab's wasm in each round: ${roundLimits.map((l) => (l ? fmt(l) : 'n/a')).join('/')} GFLOP/s; its SGEMM N=1024 as a fraction of that round's limit: ${gemmFractions.map((f) => f.toFixed(2)).join('/')}.`);
+}
 {
   const gw = results.find((r) => r.id === 'genlab-wasm');
   const rel = gw?.info.relaxed;
@@ -452,6 +472,7 @@ if (!spec.quick && refId === 'genlab-wasm') {
   if (only.includes('gemm')) {
     add('SGEMM N=1024, GFLOP/s', g, 100);
     add('SGEMM N=1024, fraction of SIMD128 limit', g !== undefined && limit ? g / limit : undefined, 0.7);
+    if (gemmFractions.length) add('  the same, round by round (median)', medianOf(gemmFractions), 0.7);
     add('SGEMM N=1024, × tfjs-wasm', g !== undefined && gflops(byId('tfjs-wasm'), 1024) ? g / gflops(byId('tfjs-wasm'), 1024)! : undefined, 2.5);
   }
   const rel = (w: 'mlp' | 'conv', id: string) => (steps(ref, w) !== undefined && steps(byId(id), w) ? steps(ref, w)! / steps(byId(id), w)! : undefined);
@@ -510,6 +531,8 @@ const record = {
   spec,
   simdPeak: peak,
   simdLimitGflops: limit,
+  simdLimitPerRound: roundLimits,
+  gemmFractionPerRound: gemmFractions,
   ratiosRelativeTo: refId,
   peers: results,
   checks: problems,
