@@ -142,38 +142,19 @@ function packB(b: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize): void {
  * is not accumulating and `bias` is not 0, the eight floats at `bias` are added to every row.
  */
 function micro5(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: bool, bias: usize): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00;
-  const end = ap + <usize>kc * (MR << 2);
-  while (ap < end) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    const a = v128.load(ap);
-    let s = i32x4.shuffle(a, a, 0, 0, 0, 0);
-    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
-    s = i32x4.shuffle(a, a, 1, 1, 1, 1);
-    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
-    s = i32x4.shuffle(a, a, 2, 2, 2, 2);
-    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
-    s = i32x4.shuffle(a, a, 3, 3, 3, 3);
-    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
-    s = v128.load32_splat(ap, 16);
-    c40 = madd(s, b0, c40); c41 = madd(s, b1, c41);
-    ap += MR << 2;
-    bp += NR << 2;
-  }
-  const c4 = c + 4 * ldc;
-  if (accumulate) {
-    c40 = f32x4.add(c40, v128.load(c4)); c41 = f32x4.add(c41, v128.load(c4, 16));
-  } else if (bias) {
-    c40 = f32x4.add(c40, v128.load(bias)); c41 = f32x4.add(c41, v128.load(bias, 16));
-  }
-  v128.store(c4, c40); v128.store(c4, c41, 16);
-  finish4(c, ldc, accumulate, bias, c00, c01, c10, c11, c20, c21, c30, c31);
+  tile(kc, ap, bp, c, ldc, accumulate, bias, true);
 }
 
 /** C[4×8] = or += packed A panel [kc][4] · packed B panel [kc][8] (a block's last, short panel). */
 function micro4(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: bool, bias: usize): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const end = ap + (<usize>kc << 4);
+  tile(kc, ap, bp, c, ldc, accumulate, bias, false);
+}
+
+/** The micro-kernels' body: rows 0–3 from one vector of A broadcast lane by lane, and row 4 when `five` (a constant). */
+@inline function tile(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate: bool, bias: usize, five: bool): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+  const step: usize = five ? MR << 2 : 16;
+  const end = ap + <usize>kc * step;
   while (ap < end) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
     const a = v128.load(ap);
@@ -185,8 +166,21 @@ function micro4(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, accumulate:
     c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
     s = i32x4.shuffle(a, a, 3, 3, 3, 3);
     c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
-    ap += 16;
+    if (five) {
+      s = v128.load32_splat(ap, 16);
+      c40 = madd(s, b0, c40); c41 = madd(s, b1, c41);
+    }
+    ap += step;
     bp += NR << 2;
+  }
+  if (five) {
+    const c4 = c + 4 * ldc;
+    if (accumulate) {
+      c40 = f32x4.add(c40, v128.load(c4)); c41 = f32x4.add(c41, v128.load(c4, 16));
+    } else if (bias) {
+      c40 = f32x4.add(c40, v128.load(bias)); c41 = f32x4.add(c41, v128.load(bias, 16));
+    }
+    v128.store(c4, c40); v128.store(c4, c41, 16);
   }
   finish4(c, ldc, accumulate, bias, c00, c01, c10, c11, c20, c21, c30, c31);
 }
