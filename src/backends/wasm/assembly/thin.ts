@@ -1,6 +1,6 @@
 // Matrix products with one dimension of at most four: the first and last layers of small MLPs
 // ([4096, 3]·[3, 256], [4096, 256]·[256, 2] and their gradients), 1-channel convolutions. The
-// packed GEMM (gemm.ts) pads such a dimension to its 4×8 tile and packs the long operand, a
+// packed GEMM (gemm.ts) pads such a dimension to its 5×8 tile and packs the long operand, a
 // copy of the whole matrix for a few multiply-adds per element; these kernels read each operand
 // once, in place, and are bound by memory instead.
 //
