@@ -92,6 +92,13 @@ test('a thousand scoped training steps of a small MLP leave no buffer behind and
   be.dispose();
 });
 
+/** ∂/∂w of Σ conv2d(x, w)² for x [40, 20, 14, 14] cut from X (stride 2), w [16, 20, 3, 3]. */
+function convWeightGrad(X: Tensor, be: WasmBackend): Tensor {
+  const w = tensor(Float32Array.from(X.reshape([-1]).slice(0, 0, 16 * 20 * 9).dataSync()), { shape: [16, 20, 3, 3], backend: be }).requiresGrad_();
+  nn.F.conv2d(X.reshape([-1]).slice(0, 0, 40 * 20 * 14 * 14).reshape([40, 20, 14, 14]), w, null, { stride: 2 }).square().sum().backward();
+  return w.grad!;
+}
+
 test('one thread and several give identical bits (chunks never split a reduction)', async () => {
   const one = createWasmBackend({ threads: 1, name: 'wasm-1t' }) as WasmBackend;
   const many = createWasmBackend({ threads: 3, name: 'wasm-3t' }) as WasmBackend;
@@ -111,6 +118,8 @@ test('one thread and several give identical bits (chunks never split a reduction
       A.slice(0, 0, 3).matmul(X.mT), X.slice(0, 0, 2).matmul(X.mT),
       // split-K (K long against M and N): the pieces are summed in a fixed order
       X.reshape([4000, 100]).mT.matmul(X.reshape([4000, 100]).slice(1, 0, 30)),
+      // the fused conv weight gradient: summed over groups of images fixed by the shape
+      convWeightGrad(X, be),
     ].map((t) => Array.from(t.dataSync()));
   });
   const r1 = run(one), r3 = run(many);

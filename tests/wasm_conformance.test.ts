@@ -383,6 +383,8 @@ test('the fused conv2d forward (columns a block at a time, bias in place) equals
     { x: [3, 5, 11, 9], w: [7, 5, 3, 2], stride: [2, 1], padding: [2, 1], dilation: [1, 2] },
     // K = 2000: several blocks of K, short of the products the GEMM splits along K (which sum in another order)
     { x: [1, 80, 6, 7], w: [5, 80, 5, 5], stride: [1, 2], padding: [3, 0], dilation: [1, 1] },
+    // the bench's second layer, narrower: stride 2, no padding, runs of 13
+    { x: [2, 8, 28, 28], w: [6, 8, 3, 3], stride: [2, 2], padding: [0, 0], dilation: [1, 1] },
   ];
   for (const c of cases) {
     const xv = normals(sizeOf(c.x)), wv = normals(sizeOf(c.w)), bv = normals(c.w[0]!);
@@ -423,6 +425,9 @@ test('im2col and col2im: conv2d forward and both backward passes, transposed con
     { x: [1, 2, 10, 8], w: [3, 2, 3, 2], stride: [2, 3], padding: [2, 0], dilation: [1, 2] },
     { x: [3, 1, 5, 5], w: [2, 1, 5, 5], stride: [1, 1], padding: [0, 0], dilation: [1, 1] },
     { x: [1, 4, 6, 1], w: [5, 4, 3, 1], stride: [2, 1], padding: [1, 0], dilation: [2, 1] },
+    // stride 2 along rows: runs of 11 and 7 gathered four at a time (with and without padding and dilation)
+    { x: [2, 3, 13, 21], w: [4, 3, 3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1] },
+    { x: [1, 2, 9, 17], w: [3, 2, 3, 3], stride: [1, 2], padding: [0, 2], dilation: [1, 2] },
   ];
   for (const c of cases) {
     const xv = normals(sizeOf(c.x)), wv = normals(sizeOf(c.w));

@@ -31,6 +31,9 @@ const THIN = 4;
 const THIN_WORK = 131072;
 /** Floats of one thread's column block in the fused convolution (256 KiB, within a core's L2). */
 const CONV_COLS = 65536;
+/** The fused weight gradient's groups of images: 16 to 32 (as many as N allows), of about CONV_GROUP_FLOP flops each where that is between. */
+const CONV_GROUPS = 32;
+const CONV_GROUP_FLOP = 4e6;
 const HEAVY = new Set<UnaryOp>(['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'silu', 'siluGrad']);
 // gemm blocking (assembly/gemm.ts; checkBuild compares it with the module's)
 export const GEMM_BLOCKING = { MR: 5, NR: 8, KC: 256, MC: 160, NC: 1024 } as const;
@@ -683,18 +686,22 @@ export class WasmBackend implements Backend {
       if (z.size) this.typed(z).fill(0);
       return z;
     }
-    const perImage = this.allocBuf('float32', N * O * K);
+    // groups of images, one chunk each, that do about CONV_GROUP_FLOP each (at most CONV_GROUPS of
+    // them): fixed by the shape, so the sum over groups does not depend on the threads
+    const groups = Math.min(N, Math.max(CONV_GROUPS / 2, Math.min(CONV_GROUPS, Math.floor((2 * N * O * K * L) / CONV_GROUP_FLOP))));
+    const per = Math.ceil(N / groups), chunks = Math.ceil(N / per);
+    const perGroup = this.allocBuf('float32', chunks * O * K);
     const nb = Math.min(L, Math.max(NR, Math.floor(CONV_COLS / K / NR) * NR));
     const cols = this.allocBuf('float32', this.threads * K * nb);
     const [gp, gTmp] = this.dense(g);
     const [ph, pw] = p.padding, [sh, sw] = p.stride, [dh, dw] = p.dilation;
     this.run('convWeightGrad', [
       this.ptrOf(x), ...x.strides, N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, 0,
-      perImage.ptr, nb, gp, O, 0, this.ensureGemmScratch(), GEMM_SCRATCH, cols.ptr, K * nb * 4,
-    ], N);
+      perGroup.ptr, nb, gp, O, per, this.ensureGemmScratch(), GEMM_SCRATCH, cols.ptr, K * nb * 4,
+    ], chunks);
     for (const t of [cols, gTmp]) if (t) this.free(t);
-    const grad = this.reduce(REDUCE_OPS.indexOf('sum'), { buf: perImage, dtype: 'float32', shape: [N, O * K], strides: [O * K, 1], offset: 0 }, [0]);
-    this.free(perImage);
+    const grad = this.reduce(REDUCE_OPS.indexOf('sum'), { buf: perGroup, dtype: 'float32', shape: [chunks, O * K], strides: [O * K, 1], offset: 0 }, [0]);
+    this.free(perGroup);
     return grad;
   }
 

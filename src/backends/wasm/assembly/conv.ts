@@ -108,32 +108,37 @@ export function col2im(args: usize, chunk: i32, _tid: i32): void {
 /**
  * Rows k = (c, ki, kj) for channels [c0, c1) and columns [j0, j1) (output positions j = oy·ow + ox)
  * of image n's im2col matrix into dst ([(c1 − c0)·kh·kw, j1 − j0], row-major); positions outside
- * the input get the bits `pad`.
+ * the input get the bits `pad`. A row is a run per output row (7 to 28 positions in an MNIST
+ * network), so the cost per run matters as much as per element: the runs are walked without
+ * divisions, and a stride-2 run gathers with shuffles (four outputs from two loads) when the
+ * input rows are contiguous.
  */
 function im2colBlock(a: Conv, n: i32, c0: i32, c1: i32, pad: i32, j0: i32, j1: i32, dst: usize): void {
   const x = <usize>a.x, xn = a.xn, xc = a.xc, xh = a.xh, xw = a.xw, H = a.H, W = a.W, kh = a.kh, kw = a.kw;
   const sh = a.sh, sw = a.sw, ph = a.ph, pw = a.pw, dh = a.dh, dw = a.dw, ow = a.ow;
   const nb = j1 - j0;
+  const oy0 = j0 / ow, ox0 = j0 - oy0 * ow;
   for (let c = c0; c < c1; c++) {
     const src = x + ((<usize>n * <usize>xn + <usize>c * <usize>xc) << 2);
     for (let ki = 0; ki < kh; ki++) {
+      const iy0 = oy0 * sh - ph + ki * dh;
       for (let kj = 0; kj < kw; kj++) {
         const off = kj * dw - pw;
         const hi = validEnd(off, sw, W, ow), lo = min(validStart(off, sw), hi);
-        let j = j0;
-        let d = dst;
-        while (j < j1) {
-          const oy = j / ow, oxa = j - oy * ow, oxb = min(ow, oxa + (j1 - j));
-          const iy = oy * sh - ph + ki * dh;
-          if (iy < 0 || iy >= H) {
-            fillRun(d, pad, oxb - oxa);
+        let d = dst, iy = iy0, oxa = ox0, left = nb;
+        while (left > 0) {
+          const oxb = min(ow, oxa + left), len = oxb - oxa;
+          if (<u32>iy >= <u32>H) {
+            fillRun(d, pad, len);
           } else {
             const u = max(oxa, lo), v = max(u, min(oxb, hi)); // [u, v): inside the input
             if (u > oxa) fillRun(d, pad, u - oxa);
             const row = src + ((<usize>iy * <usize>xh) << 2);
             const q = d + (<usize>(u - oxa) << 2);
-            if (sw == 1 && xw == 1) {
+            if (xw == 1 && sw == 1) {
               copyRun(q, row + (<usize>(u + off) << 2), v - u);
+            } else if (xw == 1 && sw == 2) {
+              gather2(q, row + (<usize>(2 * u + off) << 2), v - u);
             } else {
               const step = <usize>(sw * xw) << 2;
               let p = row + ((<usize>(u * sw + off) * <usize>xw) << 2);
@@ -144,13 +149,28 @@ function im2colBlock(a: Conv, n: i32, c0: i32, c1: i32, pad: i32, j0: i32, j1: i
             }
             if (oxb > v) fillRun(d + (<usize>(v - oxa) << 2), pad, oxb - v);
           }
-          d += <usize>(oxb - oxa) << 2;
-          j += oxb - oxa;
+          d += <usize>len << 2;
+          left -= len;
+          iy += sh;
+          oxa = 0;
         }
         dst += <usize>nb << 2;
       }
     }
   }
+}
+
+/**
+ * dst[i] = src[2i] for i < n, four at a time from two loads; a load never reaches past src[2(n − 1)]
+ * (the vector loop stops while an element remains after its four), so nothing outside the input is read.
+ */
+@inline function gather2(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 < n; i += 4) {
+    const p = src + (<usize>i << 3);
+    v128.store(dst + (<usize>i << 2), i32x4.shuffle(v128.load(p), v128.load(p, 16), 0, 2, 4, 6));
+  }
+  for (; i < n; i++) store<i32>(dst + (<usize>i << 2), load<i32>(src + (<usize>i << 3)));
 }
 
 /**
@@ -185,23 +205,29 @@ export function convForward(args: usize, chunk: i32, tid: i32): void {
 }
 
 /**
- * The weight gradient of one image without the whole column matrix: dw[n] = Σ over blocks of
- * output positions of g[n][:, block]·colsᵀ[block, :], the block's columns built in this thread's
- * scratch. A chunk is one image; the host sums dw over images. Arguments: im2col's 0–18, 20 dw
- * (contiguous [N, O, C·kh·kw]), 21 positions per block, 22 g (contiguous [N, O, oh·ow]), 23 O,
- * 25 GEMM scratch base, 26 its stride, 27 column scratch base, 28 its stride.
+ * The weight gradient of a group of images without the whole column matrix: dw[group] = Σ over the
+ * group's images and blocks of output positions of g[n][:, block]·colsᵀ[block, :], each block's
+ * columns built in this thread's scratch. A chunk is a group of consecutive images; the host sums
+ * dw over groups (the groups depend on the shape only, so the sum does not depend on the threads).
+ * Arguments: im2col's 0–18, 20 dw (contiguous [groups, O, C·kh·kw]), 21 positions per block, 22 g
+ * (contiguous [N, O, oh·ow]), 23 O, 24 images per group, 25 GEMM scratch base, 26 its stride,
+ * 27 column scratch base, 28 its stride.
  */
 export function convWeightGrad(args: usize, chunk: i32, tid: i32): void {
   const a = changetype<Conv>(args);
-  const out = <usize>a.out, nbMax = a.per, g = <usize>argI(args, 22), O = argI(args, 23);
-  const L = a.oh * a.ow, K = a.C * a.kh * a.kw, n = chunk;
+  const out = <usize>a.out, nbMax = a.per, g = <usize>argI(args, 22), O = argI(args, 23), per = argI(args, 24);
+  const L = a.oh * a.ow, K = a.C * a.kh * a.kw;
   const work = <usize>argI(args, 25) + <usize>tid * <usize>argI(args, 26);
   const cols = <usize>argI(args, 27) + <usize>tid * <usize>argI(args, 28);
-  const dwn = out + ((<usize>n * <usize>O * <usize>K) << 2), gn = g + ((<usize>n * <usize>O * <usize>L) << 2);
-  for (let j0 = 0; j0 < L; j0 += nbMax) {
-    const j1 = min(L, j0 + nbMax), nb = j1 - j0;
-    im2colBlock(a, n, 0, a.C, 0, j0, j1, cols);
-    // [O, nb] · [nb, K]: A = g's block (row stride L), B = the block's columns transposed (unit row stride)
-    gemmBlock(gn + (<usize>j0 << 2), L, 1, cols, 1, nb, dwn, <usize>K << 2, 0, O, 0, K, nb, work, 0, j0 > 0);
+  const dw = out + ((<usize>chunk * <usize>O * <usize>K) << 2);
+  const n0 = chunk * per, n1 = min(a.N, n0 + per);
+  for (let n = n0; n < n1; n++) {
+    const gn = g + ((<usize>n * <usize>O * <usize>L) << 2);
+    for (let j0 = 0; j0 < L; j0 += nbMax) {
+      const j1 = min(L, j0 + nbMax), nb = j1 - j0;
+      im2colBlock(a, n, 0, a.C, 0, j0, j1, cols);
+      // [O, nb] · [nb, K]: A = g's block (row stride L), B = the block's columns transposed (unit row stride)
+      gemmBlock(gn + (<usize>j0 << 2), L, 1, cols, 1, nb, dw, <usize>K << 2, 0, O, 0, K, nb, work, 0, n > n0 || j0 > 0);
+    }
   }
 }
