@@ -65,7 +65,7 @@ function pickRule(cmp: 'gt' | 'lt') {
   return (g: Tensor, [a, b]: readonly Tensor[]) => {
     const tie = a!.eq(b!);
     const half = g.mul(0.5);
-    return [where(a![cmp](b!), g, where(tie, half, 0)), where(b![cmp](a!), g, where(tie, half, 0))];
+    return [a!.requiresGrad ? where(a![cmp](b!), g, where(tie, half, 0)) : null, b!.requiresGrad ? where(b![cmp](a!), g, where(tie, half, 0)) : null];
   };
 }
 
@@ -109,13 +109,14 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
   round: null,
   logicalNot: null,
 
-  // binary (inputs are already broadcast by expand views)
+  // binary (inputs are already broadcast by expand views); where a rule computes something for an
+  // input, it skips it for one that takes no gradient (a constant: x·0.5, relu's where(x > 0, x, 0))
   add: (g) => [g, g],
-  sub: (g) => [g, g.neg()],
-  mul: (g, [a, b]) => [g.mul(b!), g.mul(a!)],
-  div: (g, [, b], out) => [g.div(b!), g.mul(out).div(b!).neg()],
+  sub: (g, [, b]) => [g, b!.requiresGrad ? g.neg() : null],
+  mul: (g, [a, b]) => [a!.requiresGrad ? g.mul(b!) : null, b!.requiresGrad ? g.mul(a!) : null],
+  div: (g, [a, b], out) => [a!.requiresGrad ? g.div(b!) : null, b!.requiresGrad ? g.mul(out).div(b!).neg() : null],
   pow: (g, [a, b], out) => [
-    g.mul(b!).mul(a!.pow(b!.sub(1))),
+    a!.requiresGrad ? g.mul(b!).mul(a!.pow(b!.sub(1))) : null,
     b!.requiresGrad ? where(a!.gt(0), g.mul(out).mul(where(a!.gt(0), a!, 1).log()), 0) : null,
   ],
   maximum: pickRule('gt'),
@@ -128,7 +129,7 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
   ge: null,
   logicalAnd: null,
   logicalOr: null,
-  where: (g, [c]) => [null, where(c!, g, 0), where(c!, 0, g)],
+  where: (g, [c, a, b]) => [null, a!.requiresGrad ? where(c!, g, 0) : null, b!.requiresGrad ? where(c!, 0, g) : null],
 
   // reductions
   sum: (g, [x], _, { axes }) => [unreduce(g, axes, x!.shape)],
