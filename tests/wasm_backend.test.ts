@@ -118,6 +118,8 @@ test('one thread and several give identical bits (chunks never split a reduction
       A.slice(0, 0, 3).matmul(X.mT), X.slice(0, 0, 2).matmul(X.mT),
       // split-K (K long against M and N): the pieces are summed in a fixed order
       X.reshape([4000, 100]).mT.matmul(X.reshape([4000, 100]).slice(1, 0, 30)),
+      // large products cut into rows and columns
+      X.matmul(B), X.matmul(B.mT.contiguous().mT),
       // the fused conv weight gradient: summed over groups of images fixed by the shape
       convWeightGrad(X, be),
     ].map((t) => Array.from(t.dataSync()));
