@@ -92,11 +92,12 @@ test('a thousand scoped training steps of a small MLP leave no buffer behind and
   be.dispose();
 });
 
-/** ∂/∂w of Σ conv2d(x, w)² for x [40, 20, 14, 14] cut from X (stride 2), w [16, 20, 3, 3]. */
-function convWeightGrad(X: Tensor, be: WasmBackend): Tensor {
+/** ∂/∂w and ∂/∂x of Σ conv2d(x, w)² for x [40, 20, 14, 14] cut from X (stride 2), w [16, 20, 3, 3]. */
+function convGrads(X: Tensor, be: WasmBackend): Tensor[] {
   const w = tensor(Float32Array.from(X.reshape([-1]).slice(0, 0, 16 * 20 * 9).dataSync()), { shape: [16, 20, 3, 3], backend: be }).requiresGrad_();
-  nn.F.conv2d(X.reshape([-1]).slice(0, 0, 40 * 20 * 14 * 14).reshape([40, 20, 14, 14]), w, null, { stride: 2 }).square().sum().backward();
-  return w.grad!;
+  const x = tensor(Float32Array.from(X.reshape([-1]).slice(0, 0, 40 * 20 * 14 * 14).dataSync()), { shape: [40, 20, 14, 14], backend: be }).requiresGrad_();
+  nn.F.conv2d(x, w, null, { stride: 2 }).square().sum().backward();
+  return [w.grad!, x.grad!];
 }
 
 test('one thread and several give identical bits (chunks never split a reduction)', async () => {
@@ -120,8 +121,8 @@ test('one thread and several give identical bits (chunks never split a reduction
       X.reshape([4000, 100]).mT.matmul(X.reshape([4000, 100]).slice(1, 0, 30)),
       // large products cut into rows and columns
       X.matmul(B), X.matmul(B.mT.contiguous().mT),
-      // the fused conv weight gradient: summed over groups of images fixed by the shape
-      convWeightGrad(X, be),
+      // the fused conv gradients (weight: summed over groups of images fixed by the shape)
+      ...convGrads(X, be),
     ].map((t) => Array.from(t.dataSync()));
   });
   const r1 = run(one), r3 = run(many);

@@ -125,6 +125,12 @@ export interface OtherKernels {
    * and g [N, O, oh, ow], as a [O, C, kh, kw] buffer. F.conv2d composes it where it is missing.
    */
   conv2dWeightGrad?(x: View, g: View, p: Im2colParams): Buf;
+  /**
+   * Optional fused input gradient of that convolution: col2im(Wᵀ·g[n]) for w [O, C, kh, kw] and
+   * g [N, O, oh, ow], as a [N, C, H, W] buffer (`input` is [H, W]). F.conv2d composes it where it
+   * is missing; fused, the column matrix (kh·kw times the size of x) is never whole.
+   */
+  conv2dInputGrad?(g: View, w: View, p: Im2colParams, input: readonly [number, number]): Buf;
 }
 
 /** The scalars of one fused Adam step (see `OtherKernels.adamStep`). */

@@ -179,5 +179,6 @@ export const VJP: { readonly [K in GradOp]: Rule<K> | null } = {
   siluBackward: null,
   conv2dForward: null,
   conv2dWeightGrad: null,
+  conv2dInputGrad: null,
 };
 

@@ -57,7 +57,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   const out = customGrad(y, useFused && bias ? [x, weight, bias] : [x, weight], 'conv2d', (gy, [xi, wi, bi]) => {
     const g4 = gy.reshape([N, g, O / g, L]);
     const gcols = () => wi!.reshape([g, O / g, K]).mT.matmul(g4).reshape([N, g * K, L]);
-    const gx = xi!.requiresGrad ? (pointwise ? gcols().reshape([N, C, H, W]) : col2imOp(gcols(), p, C, H, W)) : null;
+    const igrad = useFused && !isGradEnabled() ? x.backend.kernels.conv2dInputGrad : undefined;
+    const gx = !xi!.requiresGrad ? null
+      : igrad ? wrapBuf(x.backend, igrad(gy.view(), wi!.view(), p, [H, W]), [N, C, H, W], 'float32')
+      : pointwise ? gcols().reshape([N, C, H, W]) : col2imOp(gcols(), p, C, H, W);
     const wgrad = useFused && !isGradEnabled() ? x.backend.kernels.conv2dWeightGrad : undefined;
     const gw = !wi!.requiresGrad ? null
       : wgrad ? wrapBuf(x.backend, wgrad(xi!.view(), gy.view(), p), wi!.shape, 'float32')

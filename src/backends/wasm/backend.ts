@@ -359,6 +359,7 @@ export class WasmBackend implements Backend {
       siluBackward: (g, x, y) => this.siluBackward(g, x, y),
       conv2dForward: (x, w, p, bias) => this.conv2dForward(x, w, p, bias),
       conv2dWeightGrad: (x, g, p) => this.conv2dWeightGrad(x, g, p),
+      conv2dInputGrad: (g, w, p, input) => this.conv2dInputGrad(g, w, p, input),
     };
     return { ...table, ...others } as KernelTable;
   }
@@ -703,6 +704,34 @@ export class WasmBackend implements Backend {
     const grad = this.reduce(REDUCE_OPS.indexOf('sum'), { buf: perGroup, dtype: 'float32', shape: [chunks, O * K], strides: [O * K, 1], offset: 0 }, [0]);
     this.free(perGroup);
     return grad;
+  }
+
+  private conv2dInputGrad(g: View, w: View, p: Im2colParams, [H, W]: readonly [number, number]): Buf {
+    const [O, C, kh, kw] = w.shape as [number, number, number, number];
+    const N = g.shape[0]!;
+    const oh = Math.floor((H + 2 * p.padding[0] - p.dilation[0] * (kh - 1) - 1) / p.stride[0]) + 1;
+    const ow = Math.floor((W + 2 * p.padding[1] - p.dilation[1] * (kw - 1) - 1) / p.stride[1]) + 1;
+    if (g.dtype !== 'float32' || w.dtype !== 'float32' || w.shape.length !== 4 || kh !== p.kernel[0] || kw !== p.kernel[1] || g.shape.length !== 4 || g.shape[1] !== O || g.shape[2] !== oh || g.shape[3] !== ow) {
+      throw new Error(`conv2dInputGrad: expected float32 w [O, C, ${p.kernel.join(', ')}] and g [N, O, ${oh}, ${ow}] for an input ${H}×${W}, got ${w.dtype} ${shapeStr(w.shape)} and ${g.dtype} ${shapeStr(g.shape)}`);
+    }
+    const L = oh * ow, K = C * kh * kw;
+    const dx = this.allocBuf('float32', N * C * H * W);
+    if (dx.size === 0) return dx;
+    if (K === 0 || O === 0 || L <= 0) {
+      this.typed(dx).fill(0);
+      return dx;
+    }
+    const nb = Math.min(L, Math.max(NR, Math.floor(CONV_COLS / K / NR) * NR));
+    const cols = this.allocBuf('float32', this.threads * K * nb);
+    const [wp, wTmp] = this.dense(w);
+    const [gp, gTmp] = this.dense(g);
+    const [ph, pw] = p.padding, [sh, sw] = p.stride, [dh, dw] = p.dilation;
+    this.run('convInputGrad', [
+      dx.ptr, C * H * W, H * W, W, 1, N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, 0,
+      0, nb, wp, O, gp, this.ensureGemmScratch(), GEMM_SCRATCH, cols.ptr, K * nb * 4,
+    ], N);
+    for (const t of [cols, wTmp, gTmp]) if (t) this.free(t);
+    return dx;
   }
 
   private im2col(x: View, p: Im2colParams): Buf {

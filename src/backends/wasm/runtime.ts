@@ -19,7 +19,7 @@ export const MAX_THREADS = 64;
 const PAGE = 65536;
 
 /** The kernels a task can name (exports of assembly/index.ts), in a fixed order shared with workers. */
-export const KERNELS = ['ew', 'reduce', 'argReduce', 'cumsum', 'gemm', 'im2col', 'col2im', 'adam', 'normRows', 'normRowsBackward', 'softmaxRows', 'softmaxRowsBackward', 'siluBackward', 'gemmSmallK', 'gemmThinV', 'gemmThinK', 'convForward', 'convWeightGrad'] as const;
+export const KERNELS = ['ew', 'reduce', 'argReduce', 'cumsum', 'gemm', 'im2col', 'col2im', 'adam', 'normRows', 'normRowsBackward', 'softmaxRows', 'softmaxRowsBackward', 'siluBackward', 'gemmSmallK', 'gemmThinV', 'gemmThinK', 'convForward', 'convWeightGrad', 'convInputGrad'] as const;
 export type KernelName = (typeof KERNELS)[number];
 type KernelFn = (args: number, chunk: number, tid: number) => void;
 

@@ -108,53 +108,74 @@ export function col2im(args: usize, chunk: i32, _tid: i32): void {
 /**
  * Rows k = (c, ki, kj) for channels [c0, c1) and columns [j0, j1) (output positions j = oy·ow + ox)
  * of image n's im2col matrix into dst ([(c1 − c0)·kh·kw, j1 − j0], row-major); positions outside
- * the input get the bits `pad`. A row is a run per output row (7 to 28 positions in an MNIST
- * network), so the cost per run matters as much as per element: the runs are walked without
- * divisions, and a stride-2 run gathers with shuffles (four outputs from two loads) when the
- * input rows are contiguous.
+ * the input get the bits `pad`.
  */
 function im2colBlock(a: Conv, n: i32, c0: i32, c1: i32, pad: i32, j0: i32, j1: i32, dst: usize): void {
+  colsBlock(a, n, c0, c1, pad, j0, j1, dst, false);
+}
+
+/**
+ * The adjoint of im2colBlock for all channels: adds a block of columns [C·kh·kw, j1 − j0]
+ * (row-major, at `src`) into image n of the tensor the Conv's x words describe (the input
+ * gradient), each entry to the input element its im2col entry was read from.
+ */
+function col2imBlock(a: Conv, n: i32, j0: i32, j1: i32, src: usize): void {
+  colsBlock(a, n, 0, a.C, 0, j0, j1, src, true);
+}
+
+/**
+ * The walk of im2colBlock and col2imBlock: for each row k = (c, ki, kj), the block's positions
+ * run by run (one run per output row, 7 to 28 positions in an MNIST network, so the cost per run
+ * matters as much as per element: the runs are walked without divisions). im2col copies x into
+ * the columns (stride-2 runs gathered four at a time with shuffles when x's rows are contiguous)
+ * and pads; the adjoint adds the columns into x (`adjoint`, a constant) and skips the padding.
+ */
+@inline function colsBlock(a: Conv, n: i32, c0: i32, c1: i32, pad: i32, j0: i32, j1: i32, cols: usize, adjoint: bool): void {
   const x = <usize>a.x, xn = a.xn, xc = a.xc, xh = a.xh, xw = a.xw, H = a.H, W = a.W, kh = a.kh, kw = a.kw;
   const sh = a.sh, sw = a.sw, ph = a.ph, pw = a.pw, dh = a.dh, dw = a.dw, ow = a.ow;
   const nb = j1 - j0;
   const oy0 = j0 / ow, ox0 = j0 - oy0 * ow;
   for (let c = c0; c < c1; c++) {
-    const src = x + ((<usize>n * <usize>xn + <usize>c * <usize>xc) << 2);
+    const plane = x + ((<usize>n * <usize>xn + <usize>c * <usize>xc) << 2);
     for (let ki = 0; ki < kh; ki++) {
       const iy0 = oy0 * sh - ph + ki * dh;
       for (let kj = 0; kj < kw; kj++) {
         const off = kj * dw - pw;
         const hi = validEnd(off, sw, W, ow), lo = min(validStart(off, sw), hi);
-        let d = dst, iy = iy0, oxa = ox0, left = nb;
+        let d = cols, iy = iy0, oxa = ox0, left = nb;
         while (left > 0) {
           const oxb = min(ow, oxa + left), len = oxb - oxa;
           if (<u32>iy >= <u32>H) {
-            fillRun(d, pad, len);
+            if (!adjoint) fillRun(d, pad, len);
           } else {
             const u = max(oxa, lo), v = max(u, min(oxb, hi)); // [u, v): inside the input
-            if (u > oxa) fillRun(d, pad, u - oxa);
-            const row = src + ((<usize>iy * <usize>xh) << 2);
+            if (!adjoint && u > oxa) fillRun(d, pad, u - oxa);
+            const row = plane + ((<usize>iy * <usize>xh) << 2);
             const q = d + (<usize>(u - oxa) << 2);
             if (xw == 1 && sw == 1) {
-              copyRun(q, row + (<usize>(u + off) << 2), v - u);
+              if (adjoint) addRun(row + (<usize>(u + off) << 2), q, v - u);
+              else copyRun(q, row + (<usize>(u + off) << 2), v - u);
             } else if (xw == 1 && sw == 2) {
-              gather2(q, row + (<usize>(2 * u + off) << 2), v - u);
+              if (adjoint) scatterAdd2(row + (<usize>(2 * u + off) << 2), q, v - u);
+              else gather2(q, row + (<usize>(2 * u + off) << 2), v - u);
             } else {
               const step = <usize>(sw * xw) << 2;
               let p = row + ((<usize>(u * sw + off) * <usize>xw) << 2);
               for (let ox = u; ox < v; ox++) {
-                store<i32>(q + (<usize>(ox - u) << 2), load<i32>(p));
+                const e = q + (<usize>(ox - u) << 2);
+                if (adjoint) store<f32>(p, load<f32>(p) + load<f32>(e));
+                else store<i32>(e, load<i32>(p));
                 p += step;
               }
             }
-            if (oxb > v) fillRun(d + (<usize>(v - oxa) << 2), pad, oxb - v);
+            if (!adjoint && oxb > v) fillRun(d + (<usize>(v - oxa) << 2), pad, oxb - v);
           }
           d += <usize>len << 2;
           left -= len;
           iy += sh;
           oxa = 0;
         }
-        dst += <usize>nb << 2;
+        cols += <usize>nb << 2;
       }
     }
   }
@@ -171,6 +192,32 @@ function im2colBlock(a: Conv, n: i32, c0: i32, c1: i32, pad: i32, j0: i32, j1: i
     v128.store(dst + (<usize>i << 2), i32x4.shuffle(v128.load(p), v128.load(p, 16), 0, 2, 4, 6));
   }
   for (; i < n; i++) store<i32>(dst + (<usize>i << 2), load<i32>(src + (<usize>i << 3)));
+}
+
+/** dst[i] += src[i] for i < n. */
+@inline function addRun(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const p = dst + (<usize>i << 2);
+    v128.store(p, f32x4.add(v128.load(p), v128.load(src + (<usize>i << 2))));
+  }
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(dst + (<usize>i << 2)) + load<f32>(src + (<usize>i << 2)));
+}
+
+/**
+ * dst[2i] += src[i] for i < n (gather2's adjoint), four at a time: the odd elements between get
+ * −0 added, which leaves every value as it was (−0 too), and, as in gather2, nothing past
+ * dst[2(n − 1)] is touched.
+ */
+@inline function scatterAdd2(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  const nz = f32x4.splat(-0.0);
+  for (; i + 4 < n; i += 4) {
+    const p = dst + (<usize>i << 3), s = v128.load(src + (<usize>i << 2));
+    v128.store(p, f32x4.add(v128.load(p), i32x4.shuffle(s, nz, 0, 4, 1, 5)));
+    v128.store(p, f32x4.add(v128.load(p, 16), i32x4.shuffle(s, nz, 2, 6, 3, 7)), 16);
+  }
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 3), load<f32>(dst + (<usize>i << 3)) + load<f32>(src + (<usize>i << 2)));
 }
 
 /**
@@ -229,5 +276,29 @@ export function convWeightGrad(args: usize, chunk: i32, tid: i32): void {
       // [O, nb] · [nb, K]: A = g's block (row stride L), B = the block's columns transposed (unit row stride)
       gemmBlock(gn + (<usize>j0 << 2), L, 1, cols, 1, nb, dw, <usize>K << 2, 0, O, 0, K, nb, work, 0, n > n0 || j0 > 0);
     }
+  }
+}
+
+/**
+ * The input gradient of one image without the whole column matrix: dx[n] = col2im(Wᵀ·g[n]), a
+ * block of output positions at a time, the block's columns computed in this thread's scratch and
+ * added into dx[n] at once. A chunk is one image. Arguments: im2col's 0–18 with 0–4 describing
+ * dx (its pointer and contiguous strides), 20 unused, 21 positions per block, 22 W (contiguous
+ * [O, C·kh·kw]), 23 O, 24 g (contiguous [N, O, oh·ow]), 25 GEMM scratch base, 26 its stride,
+ * 27 column scratch base, 28 its stride.
+ */
+export function convInputGrad(args: usize, chunk: i32, tid: i32): void {
+  const a = changetype<Conv>(args);
+  const nbMax = a.per, w = <usize>argI(args, 22), O = argI(args, 23), g = <usize>argI(args, 24);
+  const L = a.oh * a.ow, K = a.C * a.kh * a.kw, n = chunk;
+  const work = <usize>argI(args, 25) + <usize>tid * <usize>argI(args, 26);
+  const cols = <usize>argI(args, 27) + <usize>tid * <usize>argI(args, 28);
+  memory.fill(<usize>a.x + ((<usize>n * <usize>a.xn) << 2), 0, <usize>a.xn << 2);
+  const gn = g + ((<usize>n * <usize>O * <usize>L) << 2);
+  for (let j0 = 0; j0 < L; j0 += nbMax) {
+    const j1 = min(L, j0 + nbMax), nb = j1 - j0;
+    // [K, nb] = Wᵀ [K, O] (W read with unit row stride) · g[n][:, block] [O, nb]
+    gemmBlock(w, 1, K, gn + (<usize>j0 << 2), L, 1, cols, <usize>nb << 2, 0, K, 0, nb, O, work, 0, false);
+    col2imBlock(a, n, j0, j1, cols);
   }
 }

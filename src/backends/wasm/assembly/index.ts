@@ -3,7 +3,7 @@ export { ew } from './elementwise';
 export { reduce, argReduce, cumsum } from './reduce';
 export { gemm, gemmBlocking } from './gemm';
 export { gemmSmallK, gemmThinV, gemmThinK } from './thin';
-export { im2col, col2im, convForward, convWeightGrad } from './conv';
+export { im2col, col2im, convForward, convWeightGrad, convInputGrad } from './conv';
 export { adam } from './optim';
 export { normRows, normRowsBackward, softmaxRows, softmaxRowsBackward } from './norm';
 export { siluBackward } from './activation';
