@@ -100,6 +100,26 @@ function convGrads(X: Tensor, be: WasmBackend): Tensor[] {
   return [w.grad!, x.grad!];
 }
 
+test('the backward of a convolution never holds its whole column matrix (the fused kernels build it a block at a time)', () => {
+  const be = createWasmBackend({ name: 'wasm-conv-mem' });
+  const rng = new Generator(4);
+  // x [16, 32, 32, 32] is 2 MiB; its column matrix for a 3×3 kernel would be 18 MiB
+  const x = tensor(Float32Array.from(rng.normal(16 * 32 * 32 * 32)), { shape: [16, 32, 32, 32], backend: be, requiresGrad: true });
+  const w = tensor(Float32Array.from(rng.normal(32 * 32 * 9)), { shape: [32, 32, 3, 3], backend: be, requiresGrad: true });
+  const xBytes = 4 * x.size;
+  scope(() => {
+    const loss = nn.F.conv2d(x, w, null, { padding: 1 }).square().sum();
+    be.resetPeakMemory();
+    const before = be.memory().bytes;
+    loss.backward();
+    const extra = be.memory().peakBytes - before;
+    // ∂x, g and 2·y (2 MiB each), ∂W and the per-thread column blocks; the column matrix alone is 9·|x|
+    assert.ok(extra < 5 * xBytes, `the backward peak rose ${(extra / 2 ** 20).toFixed(1)} MiB, against ${(9 * xBytes / 2 ** 20).toFixed(0)} MiB for the column matrix`);
+    assert.deepEqual(x.grad!.shape, [16, 32, 32, 32]);
+  });
+  be.dispose();
+});
+
 test('one thread and several give identical bits (chunks never split a reduction)', async () => {
   const one = createWasmBackend({ threads: 1, name: 'wasm-1t' }) as WasmBackend;
   const many = createWasmBackend({ threads: 3, name: 'wasm-3t' }) as WasmBackend;
