@@ -261,7 +261,13 @@ export interface Timing {
 }
 
 export type Failure = { error: string };
-export type GemmResult = (Timing & { gflops: number; probe: number[] }) | Failure;
+/**
+ * A product's fraction of the SIMD128 limit measured in the same seconds (peer_genlab.ts
+ * `pairedFraction`): `gflops[r]` is repetition r, between the limit's bursts `limits[r]` and
+ * `limits[r + 1]`; `fractions[r]` = gflops[r] / their mean; `fraction` their median.
+ */
+export interface LimitPairs { variant: string; threads: number; fraction: number; fractions: number[]; gflops: number[]; limits: number[] }
+export type GemmResult = (Timing & { gflops: number; probe: number[]; limitPairs?: LimitPairs }) | Failure;
 export type StepResult = (Timing & { stepsPerSec: number; loss0: number; lossLast: number }) | Failure;
 /** Denoiser calls: `imagesPerSec` = batch / seconds per call (images·NFE/s); `probe` = mean of D² on the first call (same network, same input → same value). */
 export type SampleResult = (Timing & { imagesPerSec: number; probe: number }) | Failure;

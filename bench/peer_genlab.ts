@@ -7,10 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { Generator, Tensor, backendNames, nn, noGrad, optim, scope, setBackend, tensor } from '../src/index.ts';
 import { UNet, edm, precondition, sigmaView } from '../src/models/diffusion/index.ts';
 import {
-  type BenchSpec, type NamedArray, type PeerResult, type SampleResult, type StepResult, CONV_NET, SEED, convData, convParams, emit,
-  errorMessage, gemmProbeIndices, gemmResult, hashUniform, measure, measureSamples, measureSteps, mlpData, mlpParams, peerArgs,
-  UNFINISHED, unetData, unetParam, wants,
+  type BenchSpec, type LimitPairs, type NamedArray, type PeerResult, type SampleResult, type StepResult, type Timing, CONV_NET, SEED,
+  convData, convParams, emit, errorMessage, gemmProbeIndices, gemmResult, hashUniform, measure, measureSamples, measureSteps, median,
+  mlpData, mlpParams, peerArgs, UNFINISHED, unetData, unetParam, wants,
 } from './common.ts';
+import { PeakProbe } from './simd_peak.ts';
 
 /** Backends that src/index.ts does not import itself are registered by importing their module. */
 const OPTIONAL_BACKENDS = ['wasm', 'webgpu'];
@@ -54,23 +55,50 @@ async function trainStep(net: nn.Sequential, opt: optim.Optimizer, loss: (out: T
   }
 }
 
-async function gemm(spec: BenchSpec, out: PeerResult): Promise<void> {
+/**
+ * The GEMM's fraction of the SIMD128 limit measured in the same seconds: repetitions of the
+ * product (as many calls as one timed repetition of `measure` holds) alternate with bursts of the
+ * FMA loop (simd_peak.ts) on as many threads, each repetition compared with the mean of the bursts
+ * on either side of it. The figure is the median of those ratios.
+ */
+async function pairedFraction(call: () => Promise<void>, t: Timing, flopsPerCall: number, threads: number, pairs: number): Promise<LimitPairs> {
+  const probe = await PeakProbe.start(threads);
+  try {
+    const burstSeconds = Math.max(0.05, t.seconds * t.inner);
+    const limits = [await probe.burst(burstSeconds)];
+    const gflops: number[] = [];
+    for (let r = 0; r < pairs; r++) {
+      const s = performance.now();
+      for (let i = 0; i < t.inner; i++) await call();
+      gflops.push((flopsPerCall * t.inner) / ((performance.now() - s) / 1000) / 1e9);
+      limits.push(await probe.burst(burstSeconds));
+    }
+    const fractions = gflops.map((g, r) => g / ((limits[r]! + limits[r + 1]!) / 2));
+    return { variant: probe.variant, threads, fraction: median(fractions), fractions, gflops, limits };
+  } finally {
+    await probe.close();
+  }
+}
+
+async function gemm(spec: BenchSpec, out: PeerResult, threads: number | undefined): Promise<void> {
   out.gemm = {};
   for (const n of spec.gemm.sizes) {
     try {
       const a = tensor(hashUniform(n * n, SEED.gemmA), { shape: [n, n] });
       const b = tensor(hashUniform(n * n, SEED.gemmB), { shape: [n, n] });
       const lastOf = (c: Tensor) => c.reshape(-1).slice(0, n * n - 1);
-      const t = await measure(async () => {
+      const call = async () => {
         const last = scope(() => lastOf(a.matmul(b)));
         await last.data();
         last.dispose();
-      }, spec.timing);
+      };
+      const t = await measure(call, spec.timing);
+      const paired = threads !== undefined && !t.approx ? await pairedFraction(call, t, 2 * n ** 3, threads, spec.timing.reps) : undefined;
       const c = a.matmul(b);
       const all = await c.data();
       const probe = gemmProbeIndices(n).map((i) => all[i]!);
       for (const x of [a, b, c]) x.dispose();
-      out.gemm[n] = gemmResult(n, t, probe);
+      out.gemm[n] = { ...gemmResult(n, t, probe), ...(paired ? { limitPairs: paired } : {}) };
     } catch (e) {
       out.gemm[n] = { error: errorMessage(e) };
     }
@@ -235,7 +263,8 @@ async function main(): Promise<void> {
     emit(out);
     return;
   }
-  if (wants(spec, 'gemm')) await gemm(spec, out);
+  // The SIMD128 limit is the wasm backend's ceiling: only its products are paired with it.
+  if (wants(spec, 'gemm')) await gemm(spec, out, name === 'wasm' && typeof out.info.threads === 'number' ? out.info.threads : undefined);
   if (wants(spec, 'mlp')) await mlp(spec, out);
   if (wants(spec, 'conv')) await conv(spec, out);
   if (wants(spec, 'unet')) await unet(spec, out);

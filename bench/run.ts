@@ -250,24 +250,22 @@ const peak = await measurePeak(spec.quick);
 // With --rounds R, every peer runs R times, the peers interleaved (A B C, A B C, …), so that a slow
 // spell of a shared machine falls on all of them; each figure is then the median over the rounds.
 // On a shared machine the speed a core delivers drifts by a quarter from one minute to the next, so
-// with several rounds the limit is measured again just before genlab's wasm backend runs, and its
-// GEMM is also given as a fraction of that limit, round by round.
+// the wasm backend's GEMM is also timed in alternation with the FMA loop inside its own process
+// (peer_genlab.ts `pairedFraction`): its fraction of the limit under the same load.
 const byRound: PeerResult[][] = [];
-const roundLimits: (number | undefined)[] = [];
 for (let r = 0; r < rounds; r++) {
   if (rounds > 1) log(`bench: round ${r + 1} of ${rounds}`);
   const row: PeerResult[] = [];
-  for (const p of peers) {
-    if (rounds > 1 && p.id === 'genlab-wasm' && only.includes('gemm')) roundLimits[r] = limitOf(await measurePeak(true));
-    row.push(await runPeer(p));
-  }
+  for (const p of peers) row.push(await runPeer(p));
   byRound.push(row);
 }
-/** genlab's SGEMM N=1024 over the limit measured just before it, per round (where both were measured). */
-const gemmFractions = byRound.flatMap((row, r) => {
-  const g = row.find((x) => x.id === 'genlab-wasm')?.gemm?.[1024];
-  return g && !isFailure(g) && roundLimits[r] ? [g.gflops / roundLimits[r]!] : [];
+/** genlab-wasm's SGEMM at the largest size, paired with the limit: every repetition of every round. */
+const pairs = byRound.flatMap((row) => {
+  const g = row.find((x) => x.id === 'genlab-wasm')?.gemm?.[Math.max(...spec.gemm.sizes)];
+  return g && !isFailure(g) && g.limitPairs ? [g.limitPairs] : [];
 });
+const pairedFractions = pairs.flatMap((p) => p.fractions);
+const pairedLimits = pairs.flatMap((p) => p.limits);
 const results: PeerResult[] = peers.map((_, i) => medianOfRounds(byRound.map((row) => row[i]!)));
 machine.loadavgEnd = round2(loadavg());
 
@@ -410,8 +408,9 @@ if (peakAll) {
   out.push(`SIMD128 limit, f32x4 loop on ${peakAll.threads} threads, GFLOP/s: mul+add ${fig(peakAll.mulAdd)}, ${rm}.`);
   out.push(`GEMM % below are of ${fmt(limit!)}, measured under the same load; an idle machine would give about ${fmt(Math.max(peakAll.mulAdd.perCore, isFailure(peakAll.relaxedMadd) ? 0 : peakAll.relaxedMadd.perCore) * peakAll.threads)}.`);
 } else out.push(`SIMD128 limit: n/a (${isFailure(peak) ? peak.error : ''})`);
-if (gemmFractions.length) {
-  out.push(`Measured again before genlab's wasm in each round: ${roundLimits.map((l) => (l ? fmt(l) : 'n/a')).join('/')} GFLOP/s; its SGEMM N=1024 as a fraction of that round's limit: ${gemmFractions.map((f) => f.toFixed(2)).join('/')}.`);
+if (pairedFractions.length) {
+  const sorted = [...pairedFractions].sort((a, b) => a - b);
+  out.push(`genlab-wasm's SGEMM N=${Math.max(...spec.gemm.sizes)} timed in turn with the ${pairs[0]!.variant} loop on ${pairs[0]!.threads} threads, in its own process (${pairedFractions.length} repetitions, each between two bursts of the loop): median ${medianOf(pairedFractions).toFixed(2)} of the limit (range ${sorted[0]!.toFixed(2)}–${sorted[sorted.length - 1]!.toFixed(2)}); the limit meanwhile: median ${fmt(medianOf(pairedLimits))} GFLOP/s (range ${fmt(Math.min(...pairedLimits))}–${fmt(Math.max(...pairedLimits))}).`);
 }
 {
   const gw = results.find((r) => r.id === 'genlab-wasm');
@@ -472,7 +471,7 @@ if (!spec.quick && refId === 'genlab-wasm') {
   if (only.includes('gemm')) {
     add('SGEMM N=1024, GFLOP/s', g, 100);
     add('SGEMM N=1024, fraction of SIMD128 limit', g !== undefined && limit ? g / limit : undefined, 0.7);
-    if (gemmFractions.length) add('  the same, round by round (median)', medianOf(gemmFractions), 0.7);
+    if (pairedFractions.length) add('  the same, paired with the limit in-process (median)', medianOf(pairedFractions), 0.7);
     add('SGEMM N=1024, × tfjs-wasm', g !== undefined && gflops(byId('tfjs-wasm'), 1024) ? g / gflops(byId('tfjs-wasm'), 1024)! : undefined, 2.5);
   }
   const rel = (w: 'mlp' | 'conv', id: string) => (steps(ref, w) !== undefined && steps(byId(id), w) ? steps(ref, w)! / steps(byId(id), w)! : undefined);
@@ -523,7 +522,7 @@ process.stdout.write(`${out.join('\n')}\n`);
 // ----- JSON ----------------------------------------------------------------------------------
 
 const record = {
-  schema: 1,
+  schema: 2,
   date: started.toISOString(),
   commit: gitCommit(),
   machine,
@@ -531,8 +530,7 @@ const record = {
   spec,
   simdPeak: peak,
   simdLimitGflops: limit,
-  simdLimitPerRound: roundLimits,
-  gemmFractionPerRound: gemmFractions,
+  gemmLimitPairs: pairs,
   ratiosRelativeTo: refId,
   peers: results,
   checks: problems,

@@ -105,16 +105,88 @@ parentPort.on('message', () => {
 interface WorkerReport { iters: number; ms: number }
 
 /**
+ * The loop's workers kept alive, for measuring the limit again and again in the process of a
+ * kernel under test: `burst(seconds)` runs the loop on every worker at once and returns GFLOP/s
+ * (total flops over the wall time of the slowest). Alternating kernel and burst at a fraction of
+ * a second each gives the kernel's fraction of the limit under the same load, which a shared
+ * machine's minute-to-minute drift does not move.
+ */
+export class PeakProbe {
+  private constructor(
+    readonly variant: PeakVariant,
+    private readonly workers: Worker[],
+    /** Seconds per loop iteration, per worker, from the warm-up. */
+    private readonly secondsPerIter: number[],
+  ) {}
+
+  /** The fused multiply-add where this runtime validates it, else mul+add. */
+  static async start(threads: number, variant: PeakVariant = WebAssembly.validate(peakModule('relaxed_madd')) ? 'relaxed_madd' : 'mul+add'): Promise<PeakProbe> {
+    const bytes = peakModule(variant);
+    const workers = Array.from({ length: threads }, () => new Worker(PROBE_WORKER, { eval: true, workerData: { bytes, warmMs: 300 } }));
+    try {
+      const ready = await Promise.all(workers.map((w) => reply<{ secondsPerIter: number }>(w)));
+      return new PeakProbe(variant, workers, ready.map((r) => r.secondsPerIter));
+    } catch (e) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw e;
+    }
+  }
+
+  async burst(seconds: number): Promise<number> {
+    const done = this.workers.map((w) => reply<WorkerReport>(w));
+    const t0 = performance.now();
+    this.workers.forEach((w, i) => w.postMessage(Math.max(1, Math.round(seconds / this.secondsPerIter[i]!))));
+    const reports = await Promise.all(done);
+    const wall = (performance.now() - t0) / 1000;
+    return reports.reduce((s, r) => s + flopsPerCall(r.iters), 0) / wall / 1e9;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** The worker's next message (or its error), leaving no listener behind. */
+const reply = <T,>(w: Worker) => new Promise<T>((resolve, reject) => {
+  const onMessage = (m: T) => {
+    w.off('error', onError);
+    resolve(m);
+  };
+  const onError = (e: Error) => {
+    w.off('message', onMessage);
+    reject(e);
+  };
+  w.once('message', onMessage);
+  w.once('error', onError);
+});
+
+// PeakProbe's worker: warm up as WORKER does, report the time per iteration, then run the loop
+// for the number of iterations each message asks for.
+const PROBE_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { exports } = new WebAssembly.Instance(new WebAssembly.Module(workerData.bytes));
+let n = 1 << 12, best = Infinity;
+const t0 = performance.now();
+while (performance.now() - t0 < workerData.warmMs) {
+  const s = performance.now(); exports.run(n); const dt = performance.now() - s;
+  best = Math.min(best, dt / n);
+  if (dt < 20) n *= 2;
+}
+parentPort.postMessage({ secondsPerIter: best / 1000 });
+parentPort.on('message', (iters) => {
+  const s = performance.now(); exports.run(iters); const ms = performance.now() - s;
+  parentPort.postMessage({ iters, ms });
+});
+`;
+
+/**
  * Run `threads` workers together; the figure is total flops over the wall time of the slowest
  * (best of `rounds`), and, load-independent, flops per CPU-second of the process.
  */
 async function measurePeak(variant: PeakVariant, threads: number, seconds: number, rounds: number): Promise<{ wall: number; perCpuSecond: number }> {
   const bytes = peakModule(variant);
   const workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { bytes, warmMs: 300, seconds } }));
-  const next = (w: Worker) => new Promise<{ ready?: boolean } & WorkerReport>((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
+  const next = (w: Worker) => reply<{ ready?: boolean } & WorkerReport>(w);
   try {
     await Promise.all(workers.map(next));
     let best = 0;
