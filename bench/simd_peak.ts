@@ -83,7 +83,8 @@ export function peakModule(variant: PeakVariant): Uint8Array<ArrayBuffer> {
 /** Flops of run(n). */
 export const flopsPerCall = (n: number) => n * UNROLL * ACC * 4 * 2;
 
-// The worker: warm up until V8 has tiered the function up, then wait for `go` and time run(n).
+// The worker: warm up until V8 has tiered the function up, report the time per iteration, then
+// run the loop for the number of iterations each message asks for.
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { exports } = new WebAssembly.Instance(new WebAssembly.Module(workerData.bytes));
@@ -94,11 +95,10 @@ while (performance.now() - t0 < workerData.warmMs) {
   best = Math.min(best, dt / n);
   if (dt < 20) n *= 2;
 }
-const iters = Math.max(1, Math.round(workerData.seconds * 1000 / best));
-parentPort.postMessage({ ready: true });
-parentPort.on('message', () => {
-  const s = performance.now(); const r = exports.run(iters); const ms = performance.now() - s;
-  parentPort.postMessage({ iters, ms, r });
+parentPort.postMessage({ secondsPerIter: best / 1000 });
+parentPort.on('message', (iters) => {
+  const s = performance.now(); exports.run(iters); const ms = performance.now() - s;
+  parentPort.postMessage({ iters, ms });
 });
 `;
 
@@ -122,7 +122,7 @@ export class PeakProbe {
   /** The fused multiply-add where this runtime validates it, else mul+add. */
   static async start(threads: number, variant: PeakVariant = WebAssembly.validate(peakModule('relaxed_madd')) ? 'relaxed_madd' : 'mul+add'): Promise<PeakProbe> {
     const bytes = peakModule(variant);
-    const workers = Array.from({ length: threads }, () => new Worker(PROBE_WORKER, { eval: true, workerData: { bytes, warmMs: 300 } }));
+    const workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { bytes, warmMs: 300 } }));
     try {
       const ready = await Promise.all(workers.map((w) => reply<{ secondsPerIter: number }>(w)));
       return new PeakProbe(variant, workers, ready.map((r) => r.secondsPerIter));
@@ -133,12 +133,20 @@ export class PeakProbe {
   }
 
   async burst(seconds: number): Promise<number> {
+    return (await this.burstWithCpu(seconds)).wall;
+  }
+
+  /** A burst's GFLOP/s over wall time, and over the CPU time of this process meanwhile (load-independent). */
+  async burstWithCpu(seconds: number): Promise<{ wall: number; perCpuSecond: number }> {
     const done = this.workers.map((w) => reply<WorkerReport>(w));
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     this.workers.forEach((w, i) => w.postMessage(Math.max(1, Math.round(seconds / this.secondsPerIter[i]!))));
     const reports = await Promise.all(done);
     const wall = (performance.now() - t0) / 1000;
-    return reports.reduce((s, r) => s + flopsPerCall(r.iters), 0) / wall / 1e9;
+    const cpu = process.cpuUsage(c0);
+    const gflop = reports.reduce((s, r) => s + flopsPerCall(r.iters), 0) / 1e9;
+    return { wall: gflop / wall, perCpuSecond: gflop / ((cpu.user + cpu.system) / 1e6) };
   }
 
   async close(): Promise<void> {
@@ -160,52 +168,24 @@ const reply = <T,>(w: Worker) => new Promise<T>((resolve, reject) => {
   w.once('error', onError);
 });
 
-// PeakProbe's worker: warm up as WORKER does, report the time per iteration, then run the loop
-// for the number of iterations each message asks for.
-const PROBE_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { exports } = new WebAssembly.Instance(new WebAssembly.Module(workerData.bytes));
-let n = 1 << 12, best = Infinity;
-const t0 = performance.now();
-while (performance.now() - t0 < workerData.warmMs) {
-  const s = performance.now(); exports.run(n); const dt = performance.now() - s;
-  best = Math.min(best, dt / n);
-  if (dt < 20) n *= 2;
-}
-parentPort.postMessage({ secondsPerIter: best / 1000 });
-parentPort.on('message', (iters) => {
-  const s = performance.now(); exports.run(iters); const ms = performance.now() - s;
-  parentPort.postMessage({ iters, ms });
-});
-`;
 
 /**
  * Run `threads` workers together; the figure is total flops over the wall time of the slowest
  * (best of `rounds`), and, load-independent, flops per CPU-second of the process.
  */
 async function measurePeak(variant: PeakVariant, threads: number, seconds: number, rounds: number): Promise<{ wall: number; perCpuSecond: number }> {
-  const bytes = peakModule(variant);
-  const workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { bytes, warmMs: 300, seconds } }));
-  const next = (w: Worker) => reply<{ ready?: boolean } & WorkerReport>(w);
+  const probe = await PeakProbe.start(threads, variant);
   try {
-    await Promise.all(workers.map(next));
-    let best = 0;
+    let wall = 0;
     let perCpuSecond = 0;
     for (let r = 0; r < rounds; r++) {
-      const t0 = performance.now();
-      const c0 = process.cpuUsage();
-      const done = workers.map(next);
-      for (const w of workers) w.postMessage('go');
-      const reports = await Promise.all(done);
-      const wallMs = performance.now() - t0;
-      const cpu = process.cpuUsage(c0);
-      const flops = reports.reduce((s, rep) => s + flopsPerCall(rep.iters), 0);
-      best = Math.max(best, flops / (wallMs / 1000) / 1e9);
-      perCpuSecond = Math.max(perCpuSecond, flops / ((cpu.user + cpu.system) / 1e6) / 1e9);
+      const b = await probe.burstWithCpu(seconds);
+      wall = Math.max(wall, b.wall);
+      perCpuSecond = Math.max(perCpuSecond, b.perCpuSecond);
     }
-    return { wall: best, perCpuSecond };
+    return { wall, perCpuSecond };
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await probe.close();
   }
 }
 
