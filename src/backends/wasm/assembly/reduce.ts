@@ -145,11 +145,22 @@ export function reduce(args: usize, chunk: i32, tid: i32): void {
           a7 = f64x2.add(a7, f64x2.promote_low_f32x4(i32x4.shuffle(v3, v3, 2, 3, 0, 1)));
           p += step;
         }
-        const q = acc + (<usize>j0 << 3);
-        v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
-        v128.store(q, a4, 64); v128.store(q, a5, 80); v128.store(q, a6, 96); v128.store(q, a7, 112);
+        if (dt == F32) {
+          // straight to the output, each float64 sum rounded once to float32 (as writeAs does)
+          const q = out + ((<usize>row * <usize>W + <usize>(c0 + j0)) << 2);
+          v128.store(q, i32x4.shuffle(f32x4.demote_f64x2_zero(a0), f32x4.demote_f64x2_zero(a1), 0, 1, 4, 5));
+          v128.store(q, i32x4.shuffle(f32x4.demote_f64x2_zero(a2), f32x4.demote_f64x2_zero(a3), 0, 1, 4, 5), 16);
+          v128.store(q, i32x4.shuffle(f32x4.demote_f64x2_zero(a4), f32x4.demote_f64x2_zero(a5), 0, 1, 4, 5), 32);
+          v128.store(q, i32x4.shuffle(f32x4.demote_f64x2_zero(a6), f32x4.demote_f64x2_zero(a7), 0, 1, 4, 5), 48);
+        } else {
+          const q = acc + (<usize>j0 << 3);
+          v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
+          v128.store(q, a4, 64); v128.store(q, a5, 80); v128.store(q, a6, 96); v128.store(q, a7, 112);
+        }
       }
     }
+    // columns [0, done) are written already
+    const done = dt == F32 ? j0 : 0;
     for (let r = 0; r < R && j0 < w; r++) {
       const p = nr == 1 ? base + <usize>r * step : base + reducedOffset(rd, nr, r, e);
       let j = j0;
@@ -167,7 +178,7 @@ export function reduce(args: usize, chunk: i32, tid: i32): void {
       }
     }
     const o = out + ((<usize>row * <usize>W + <usize>c0) << eo);
-    for (let j = 0; j < w; j++) writeAs(dt, o + (<usize>j << eo), load<f64>(acc + (<usize>j << 3)));
+    for (let j = done; j < w; j++) writeAs(dt, o + (<usize>j << eo), load<f64>(acc + (<usize>j << 3)));
     return;
   }
   const o0 = chunk * cs, o1 = min(O, o0 + cs);
