@@ -39,6 +39,8 @@ const EXP_LO = memory.data<f32>([-104]);
 const EXP_NONPOS_FAST = memory.data<f32>([-87]);
 const EXPM1_LO = memory.data<f32>([-30]);
 const EXPM1_BIG = memory.data<f32>([80]);
+/** expm1(r) ≈ r + r²·(1/2 + r/6 + … + r⁵/5040): the Taylor coefficients, highest degree first. */
+const EXPM1_P = memory.data<f32>([1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5]);
 const LOG2E = memory.data<f32>([1.44269504088896341]);
 const SHIFTER = memory.data<f32>([12582912.0]); // 1.5·2²³
 const SHIFTER_BITS = memory.data<i32>([0x4b400000]);
@@ -51,11 +53,6 @@ const EXP_P3 = memory.data<f32>([4.1665795894e-2]);
 const EXP_P4 = memory.data<f32>([1.6666665459e-1]);
 const EXP_P5 = memory.data<f32>([5.0000001201e-1]);
 const TINY = memory.data<f32>([1e-30]);
-const INV_5040 = memory.data<f32>([1.0 / 5040.0]);
-const INV_720 = memory.data<f32>([1.0 / 720.0]);
-const INV_120 = memory.data<f32>([1.0 / 120.0]);
-const INV_24 = memory.data<f32>([1.0 / 24.0]);
-const INV_6 = memory.data<f32>([1.0 / 6.0]);
 
 const MIN_NORMAL = memory.data<f32>([1.17549435e-38]);
 const TWO23 = memory.data<f32>([8388608.0]);
@@ -65,41 +62,19 @@ const I126 = memory.data<i32>([126]);
 const MANT_MASK = memory.data<i32>([0x007fffff]);
 const HALF_BITS = memory.data<i32>([0x3f000000]);
 const SQRTHF = memory.data<f32>([0.707106781186547524]);
-const LOG_P0 = memory.data<f32>([7.0376836292e-2]);
-const LOG_P1 = memory.data<f32>([-1.1514610310e-1]);
-const LOG_P2 = memory.data<f32>([1.1676998740e-1]);
-const LOG_P3 = memory.data<f32>([-1.2420140846e-1]);
-const LOG_P4 = memory.data<f32>([1.4249322787e-1]);
-const LOG_P5 = memory.data<f32>([-1.6668057665e-1]);
-const LOG_P6 = memory.data<f32>([2.0000714765e-1]);
-const LOG_P7 = memory.data<f32>([-2.4999993993e-1]);
-const LOG_P8 = memory.data<f32>([3.3333331174e-1]);
+/** Cephes logf: P[0] … P[8], highest degree first. */
+const LOG_P = memory.data<f32>([7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]);
 
-const TANH_P0 = memory.data<f32>([-5.70498872745e-3]);
-const TANH_P1 = memory.data<f32>([2.06390887954e-2]);
-const TANH_P2 = memory.data<f32>([-5.37397155531e-2]);
-const TANH_P3 = memory.data<f32>([1.33314422036e-1]);
-const TANH_P4 = memory.data<f32>([-3.33332819422e-1]);
+/** Cephes tanhf, in z = x², highest degree first. */
+const TANH_P = memory.data<f32>([-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]);
 const TANH_SMALL = memory.data<f32>([0.625]);
 
 const ERF_SMALL = memory.data<f32>([0.875]);
 const ERF_ONE = memory.data<f32>([3.93]);
-const ERF_S0 = memory.data<f32>([-6.2035268527e-04]);
-const ERF_S1 = memory.data<f32>([5.0322389455e-03]);
-const ERF_S2 = memory.data<f32>([-2.6791507545e-02]);
-const ERF_S3 = memory.data<f32>([1.1282456837e-01]);
-const ERF_S4 = memory.data<f32>([-3.7612550673e-01]);
-const ERF_S5 = memory.data<f32>([1.2837915757e-01]);
-const ERF_L0 = memory.data<f32>([1.4300471454e-02]);
-const ERF_L1 = memory.data<f32>([-8.7993958239e-02]);
-const ERF_L2 = memory.data<f32>([2.1592263569e-01]);
-const ERF_L3 = memory.data<f32>([-2.3063113575e-01]);
-const ERF_L4 = memory.data<f32>([-2.5667775080e-02]);
-const ERF_L5 = memory.data<f32>([3.7779361598e-01]);
-const ERF_L6 = memory.data<f32>([-4.2911721166e-01]);
-const ERF_L7 = memory.data<f32>([3.2532397292e-02]);
-const ERF_L8 = memory.data<f32>([5.6023954718e-01]);
-const ERF_L9 = memory.data<f32>([2.0499261418e-04]);
+/** erf = x + x·S(x²) for |x| < 0.875, highest degree first. */
+const ERF_S = memory.data<f32>([-6.2035268527e-04, 5.0322389455e-03, -2.6791507545e-02, 1.1282456837e-01, -3.7612550673e-01, 1.2837915757e-01]);
+/** erfcx ≈ L(1/|x|) for 0.875 ≤ |x| < 3.93, highest degree first. */
+const ERF_L = memory.data<f32>([1.4300471454e-02, -8.7993958239e-02, 2.1592263569e-01, -2.3063113575e-01, -2.5667775080e-02, 3.7779361598e-01, -4.2911721166e-01, 3.2532397292e-02, 5.6023954718e-01, 2.0499261418e-04]);
 
 const HUGE_ARG = memory.data<f32>([1e8]);
 const D_ONE = memory.data<f64>([1.0]);
@@ -123,6 +98,16 @@ const I_TWO = memory.data<i32>([2]);
 @inline export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/**
+ * Σᵢ c[i]·x^{n−1−i} by Horner's rule, c[0] the highest degree: n float32 coefficients at `c`.
+ * Called with constant c and n, so the loop's loads are of fixed addresses.
+ */
+@inline function horner(x: v128, c: usize, n: i32): v128 {
+  let y = k(c);
+  for (let i = 1; i < n; i++) y = madd(y, x, k(c + (<usize>i << 2)));
+  return y;
 }
 
 /** x·2ⁿ for integer lanes n in [−252, 254], in two exact steps (so 2ⁿ never overflows alone). */
@@ -189,11 +174,7 @@ const I_TWO = memory.data<i32>([2]);
   const n = f32x4.sub(t, k(SHIFTER));
   let r = f32x4.sub(x, f32x4.mul(n, k(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, k(LN2_LO)));
-  let p = madd(k(INV_5040), r, k(INV_720));
-  p = madd(p, r, k(INV_120));
-  p = madd(p, r, k(INV_24));
-  p = madd(p, r, k(INV_6));
-  p = madd(p, r, k(HALF));
+  let p = horner(r, EXPM1_P, 6);
   p = madd(f32x4.mul(p, r), r, r);
   const s = i32x4.shl(i32x4.add(i32x4.sub(t, k(SHIFTER_BITS)), k(I127)), 23);
   let out = f32x4.add(f32x4.mul(s, p), f32x4.sub(s, k(ONE)));
@@ -216,14 +197,7 @@ const I_TWO = memory.data<i32>([2]);
   e = f32x4.sub(e, v128.and(small, k(ONE)));
   m = f32x4.sub(f32x4.add(m, v128.and(small, m)), k(ONE));
   const z = f32x4.mul(m, m);
-  let y = madd(k(LOG_P0), m, k(LOG_P1));
-  y = madd(y, m, k(LOG_P2));
-  y = madd(y, m, k(LOG_P3));
-  y = madd(y, m, k(LOG_P4));
-  y = madd(y, m, k(LOG_P5));
-  y = madd(y, m, k(LOG_P6));
-  y = madd(y, m, k(LOG_P7));
-  y = madd(y, m, k(LOG_P8));
+  let y = horner(m, LOG_P, 9);
   y = f32x4.mul(f32x4.mul(y, m), z);
   y = madd(e, k(LN2_LO), y);
   y = madd(z, k(MINUS_HALF), y);
@@ -250,10 +224,7 @@ const I_TWO = memory.data<i32>([2]);
   const ax = f32x4.abs(x);
   // |x| < 0.625: odd polynomial
   const z = f32x4.mul(x, x);
-  let p = madd(k(TANH_P0), z, k(TANH_P1));
-  p = madd(p, z, k(TANH_P2));
-  p = madd(p, z, k(TANH_P3));
-  p = madd(p, z, k(TANH_P4));
+  const p = horner(z, TANH_P, 5);
   const small = madd(f32x4.mul(p, z), x, x);
   // otherwise 1 − 2/(e^{2|x|} + 1), with x's sign
   const w = vexp(f32x4.add(ax, ax));
@@ -294,22 +265,10 @@ const I_TWO = memory.data<i32>([2]);
 @inline export function verf(x: v128): v128 {
   const ax = f32x4.abs(x);
   const z = f32x4.mul(x, x);
-  let p = madd(k(ERF_S0), z, k(ERF_S1));
-  p = madd(p, z, k(ERF_S2));
-  p = madd(p, z, k(ERF_S3));
-  p = madd(p, z, k(ERF_S4));
-  p = madd(p, z, k(ERF_S5));
+  const p = horner(z, ERF_S, 6);
   const small = madd(x, p, x);
   const t = f32x4.div(k(ONE), ax);
-  let q = madd(k(ERF_L0), t, k(ERF_L1));
-  q = madd(q, t, k(ERF_L2));
-  q = madd(q, t, k(ERF_L3));
-  q = madd(q, t, k(ERF_L4));
-  q = madd(q, t, k(ERF_L5));
-  q = madd(q, t, k(ERF_L6));
-  q = madd(q, t, k(ERF_L7));
-  q = madd(q, t, k(ERF_L8));
-  q = madd(q, t, k(ERF_L9));
+  const q = horner(t, ERF_L, 10);
   const e = vexpNonPos(f32x4.neg(z));
   let big = f32x4.sub(k(ONE), f32x4.mul(e, q));
   big = v128.bitselect(k(ONE), big, f32x4.ge(ax, k(ERF_ONE)));
